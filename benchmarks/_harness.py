@@ -1,0 +1,76 @@
+"""Small harness shared by the benchmarks: run a job in a fresh process, measure it.
+
+Each measured job runs in its own Python process, so peak memory (``ru_maxrss``) belongs
+to that job alone. The child loads its inputs first and reports the resident size then,
+so both the total peak and the job's own increment are known.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass
+class Measurement:
+    """Wall time and memory of one job."""
+
+    name: str
+    seconds: float
+    peak_mb: float
+    increment_mb: float
+    result: dict[str, object]
+
+
+_CHILD = """
+import json, resource, time, sys
+def _rss_mb():
+    with open('/proc/self/status') as fh:
+        for line in fh:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return 0.0
+{setup}
+base = _rss_mb()
+t0 = time.perf_counter()
+result = job()
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print('__RESULT__' + json.dumps({{'seconds': seconds, 'peak_mb': peak,
+      'increment_mb': peak - base, 'result': result}}))
+"""
+
+
+def measure(name: str, setup: str) -> Measurement:
+    """Run ``setup`` (which must define ``job()``) in a child process and measure ``job``."""
+    code = _CHILD.format(setup=textwrap.dedent(setup))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-4000:]}")
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("__RESULT__"))
+    data = json.loads(line[len("__RESULT__") :])
+    return Measurement(name, data["seconds"], data["peak_mb"], data["increment_mb"], data["result"])
+
+
+def table(rows: list[Measurement], baseline: str) -> str:
+    """A Markdown table with ratios against the row named ``baseline``."""
+    ref = next(r for r in rows if r.name == baseline)
+    lines = [
+        "| job | seconds | peak MB | job's own MB | speed-up vs "
+        + baseline
+        + " | memory vs "
+        + baseline
+        + " |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.seconds:.2f} | {r.peak_mb:.0f} | {r.increment_mb:.0f} | "
+            f"{ref.seconds / r.seconds:.1f}x | {r.increment_mb / max(ref.increment_mb, 1):.2f} |"
+        )
+    return "\n".join(lines)

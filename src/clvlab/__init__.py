@@ -1,0 +1,51 @@
+"""clvlab: probabilistic customer-lifetime-value models with honest uncertainty.
+
+transactions → RFM summary → fit (MLE via lifetimes, or PyMC) → parameter draws →
+per-customer predictions with intervals.
+"""
+
+from importlib import metadata as _metadata
+
+from clvlab import datasets
+from clvlab.data import (
+    FoldedTable,
+    fold,
+    rfm_metadata,
+    rfm_summary,
+    simulate_transactions,
+    validate_rfm,
+    validate_transactions,
+)
+from clvlab.errors import (
+    ClvlabError,
+    ConvergenceError,
+    DataQualityWarning,
+    DataValidationError,
+    ModelFileError,
+    NotFittedError,
+    SamplingWarning,
+)
+
+try:
+    __version__ = _metadata.version("clvlab")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ClvlabError",
+    "ConvergenceError",
+    "DataQualityWarning",
+    "DataValidationError",
+    "FoldedTable",
+    "ModelFileError",
+    "NotFittedError",
+    "SamplingWarning",
+    "__version__",
+    "datasets",
+    "fold",
+    "rfm_metadata",
+    "rfm_summary",
+    "simulate_transactions",
+    "validate_rfm",
+    "validate_transactions",
+]

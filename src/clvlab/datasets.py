@@ -1,0 +1,132 @@
+"""Datasets: CDNOW and donations (shipped with lifetimes), and a BG/NBD simulator.
+
+The files are located through the installed distribution's metadata
+(:mod:`importlib.metadata`), without importing anything: ``lifetimes.datasets`` imports
+``pkg_resources``, which setuptools 81 and later no longer ship, so it is never imported.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import numpy as np
+import pandas as pd
+
+from clvlab.data.simulate import simulate_transactions
+
+__all__ = [
+    "load_cdnow_master",
+    "load_cdnow_sample",
+    "load_cdnow_summary",
+    "load_donations",
+    "simulate_transactions",
+]
+
+_DATA_DIR = "lifetimes/datasets"
+
+
+def _path(name: str) -> str:
+    return str(metadata.distribution("lifetimes").locate_file(f"{_DATA_DIR}/{name}"))
+
+
+def _read_cdnow(name: str, columns: list[str]) -> pd.DataFrame:
+    frame = pd.read_csv(
+        _path(name),
+        sep=r"\s+",
+        header=None,
+        names=columns,
+        dtype={"customer_id": np.int64, "master_id": np.int64, "date": str},
+        skiprows=1 if name == "CDNOW_master.txt" else 0,
+    )
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    return frame
+
+
+def load_cdnow_master() -> pd.DataFrame:
+    """The full CDNOW transaction log: 23,570 customers who first bought in Q1 1997.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id`` (int), ``date`` (datetime64), ``quantity`` (CDs) and
+        ``spend`` (US dollars), one row per transaction, 1997-01-01 to 1998-06-30.
+
+    Examples
+    --------
+    >>> log = load_cdnow_master()
+    >>> log["customer_id"].nunique()
+    23570
+    """
+    return _read_cdnow("CDNOW_master.txt", ["customer_id", "date", "quantity", "spend"])
+
+
+def load_cdnow_sample() -> pd.DataFrame:
+    """The 1/10 CDNOW sample used by Fader, Hardie & Lee (2005): 2,357 customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id`` (1 to 2,357, the sample's own id), ``master_id`` (the id
+        in :func:`load_cdnow_master`), ``date``, ``quantity`` and ``spend``.
+
+    Examples
+    --------
+    >>> load_cdnow_sample()["customer_id"].nunique()
+    2357
+    """
+    return _read_cdnow(
+        "CDNOW_sample.txt", ["master_id", "customer_id", "date", "quantity", "spend"]
+    )[["customer_id", "master_id", "date", "quantity", "spend"]]
+
+
+def load_cdnow_summary() -> pd.DataFrame:
+    """The published RFM summary of the CDNOW sample, 39-week calibration, in weeks.
+
+    This is the table of Fader, Hardie & Lee (2005) and Fader & Hardie (2013):
+    ``frequency`` (x), ``recency`` (t_x), ``T`` and ``monetary_value`` (z-bar, the mean
+    spend of the repeat purchases, 0 for customers with none).
+
+    Examples
+    --------
+    >>> s = load_cdnow_summary()
+    >>> len(s), int((s["frequency"] > 0).sum())
+    (2357, 946)
+    """
+    raw = pd.read_csv(_path("cdnow_customers_summary_with_transactions.csv"))
+    frame = pd.DataFrame(
+        {
+            "frequency": raw["x"].to_numpy(dtype=np.int64),
+            "recency": raw["t_x"].to_numpy(dtype=float),
+            "T": raw["T"].to_numpy(dtype=float),
+            "monetary_value": raw["zbar"].to_numpy(dtype=float),
+        },
+        index=pd.Index(raw["ID"].to_numpy(dtype=np.int64), name="customer_id"),
+    )
+    frame.attrs["clvlab"] = {
+        "kind": "rfm",
+        "time_unit": "W",
+        "first_transaction": "1997-01-01",
+        "calibration_end": "1997-09-30",
+        "source": "Fader, Hardie & Lee (2005), CDNOW 1/10 sample",
+    }
+    return frame
+
+
+def load_donations() -> pd.DataFrame:
+    """The donations data for the BG/BB model (Fader, Hardie & Shang 2010), folded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frequency``, ``recency`` and ``periods`` (6 annual opportunities) with a
+        ``weight`` column: the number of donors with that pattern (11,104 in all).
+
+    Examples
+    --------
+    >>> int(load_donations()["weight"].sum())
+    11104
+    """
+    raw = pd.read_csv(_path("donations.csv"))
+    return raw.rename(columns={"weights": "weight"}).astype(
+        {"frequency": np.int64, "recency": np.int64, "periods": np.int64, "weight": np.int64}
+    )

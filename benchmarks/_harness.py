@@ -47,9 +47,7 @@ print('__RESULT__' + json.dumps({{'seconds': seconds, 'peak_mb': peak,
 def measure(name: str, setup: str) -> Measurement:
     """Run ``setup`` (which must define ``job()``) in a child process and measure ``job``."""
     code = _CHILD.format(setup=textwrap.dedent(setup))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-4000:]}")
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("__RESULT__"))

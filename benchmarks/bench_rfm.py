@@ -12,9 +12,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _harness import measure, table
-
 import clvlab
+from _harness import measure, table
 
 LOAD = """
 import pandas as pd
@@ -22,15 +21,20 @@ log = pd.read_parquet({path!r})
 END = {end!r}
 """
 
-CLVLAB = LOAD + """
+CLVLAB = (
+    LOAD
+    + """
 import clvlab
 def job():
     rfm = clvlab.rfm_summary(log, 'customer_id', 'date', 'spend', time_unit='D',
                              observation_end=END)
     return {{'customers': len(rfm), 'repeat': int(rfm['frequency'].sum())}}
 """
+)
 
-LIFETIMES = LOAD + """
+LIFETIMES = (
+    LOAD
+    + """
 import warnings
 with warnings.catch_warnings():
     warnings.simplefilter('ignore')
@@ -40,6 +44,7 @@ def job():
                                              observation_period_end=END, freq='D')
     return {{'customers': len(rfm), 'repeat': int(rfm['frequency'].sum())}}
 """
+)
 
 
 def main() -> None:
@@ -49,15 +54,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "log.parquet")
         log = clvlab.simulate_transactions(
-            args.customers, r=2.6, alpha=5.0, a=0.5, b=6.0, acquisition_periods=52,
-            observation_periods=52, seed=2026,
+            args.customers,
+            r=2.6,
+            alpha=5.0,
+            a=0.5,
+            b=6.0,
+            acquisition_periods=52,
+            observation_periods=52,
+            seed=2026,
         )
         end = log.attrs["clvlab"]["observation_end"]
         log.to_parquet(path)
         print(f"log: {len(log):,} transactions, {args.customers:,} customers")
         del log
         rows = [
-            measure("lifetimes summary_data_from_transaction_data", LIFETIMES.format(path=path, end=end)),
+            measure(
+                "lifetimes summary_data_from_transaction_data", LIFETIMES.format(path=path, end=end)
+            ),
             measure("clvlab rfm_summary", CLVLAB.format(path=path, end=end)),
         ]
     assert rows[0].result == rows[1].result, (rows[0].result, rows[1].result)

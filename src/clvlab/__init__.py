@@ -25,6 +25,8 @@ from clvlab.errors import (
     NotFittedError,
     SamplingWarning,
 )
+from clvlab.io import load
+from clvlab.models import BetaGeo, GammaGamma, Prior
 
 try:
     __version__ = _metadata.version("clvlab")
@@ -32,17 +34,21 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
     __version__ = "0+unknown"
 
 __all__ = [
+    "BetaGeo",
     "ClvlabError",
     "ConvergenceError",
     "DataQualityWarning",
     "DataValidationError",
     "FoldedTable",
+    "GammaGamma",
     "ModelFileError",
     "NotFittedError",
+    "Prior",
     "SamplingWarning",
     "__version__",
     "datasets",
     "fold",
+    "load",
     "rfm_metadata",
     "rfm_summary",
     "simulate_transactions",

@@ -123,7 +123,7 @@ def simulate_transactions(
         "kind": "simulated_transactions",
         "params": {"r": r, "alpha": alpha, "a": a, "b": b, "p": p, "q": q, "v": v},
         "time_unit": normalize_unit(time_unit),
-        "observation_end": str(np.datetime64(end, "D") - np.timedelta64(1, "D")),
+        "observation_end": str(end.astype("datetime64[D]") - np.timedelta64(1, "D")),
         "seed": seed if isinstance(seed, int) else None,
     }
     return log

@@ -1,21 +1,14 @@
-"""Import lifetimes without its import-time side effects leaking into the caller.
-
-lifetimes sets a pandas option that pandas 3 deprecates (a ``Pandas4Warning`` at import).
-The warning is suppressed for the import statement only; no global filter is changed.
-"""
+"""Import lifetimes (see :mod:`clvlab._imports` for why this goes through a helper)."""
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from types import ModuleType
+
+from clvlab._imports import import_quietly
 
 __all__ = ["lifetimes_module"]
 
 
 def lifetimes_module(name: str = "lifetimes") -> ModuleType:
     """Import and return ``name`` (``lifetimes`` or one of its submodules)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*chained_assignment.*")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        return importlib.import_module(name)
+    return import_quietly(name)

@@ -1,0 +1,239 @@
+"""Bayesian fits with PyMC: NUTS (PyMC's sampler or nutpie), ADVI, and MAP.
+
+The likelihood is the model's formula evaluated with the pytensor backend on the folded
+rows, each row's log-density multiplied by its weight (the number of customers in it),
+and added to the joint density with ``pm.Potential``. Pointwise log-likelihoods for LOO
+are recomputed from the draws with the NumPy backend of the same formula.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from clvlab._imports import import_quietly
+from clvlab.errors import ClvlabError, ConvergenceError, SamplingWarning
+
+if TYPE_CHECKING:
+    from clvlab.models.base import BaseModel, FitData
+    from clvlab.models.priors import Prior
+
+__all__ = ["build_pymc_model", "diagnose", "fit_advi", "fit_map", "sample_nuts"]
+
+Sampler = Literal["pymc", "nutpie"]
+RHAT_MAX = 1.01
+ESS_MIN_PER_CHAIN = 100  # Vehtari et al. (2021): bulk and tail ESS >= 100 per chain
+
+
+def _pm() -> Any:
+    import_quietly("arviz")
+    return import_quietly("pymc")
+
+
+def build_pymc_model(model: BaseModel, data: FitData, priors: Mapping[str, Prior]) -> Any:
+    """The PyMC model: priors on the parameters and the weighted folded likelihood."""
+    pm = _pm()
+    import pytensor.tensor as pt
+
+    from clvlab.formulas import pytensor_ops
+
+    with pm.Model() as pymc_model:
+        params = {name: priors[name].create(name) for name in model.param_names}
+        columns = {c: pt.as_tensor_variable(data.columns[c]) for c in model.loglik_columns}
+        pointwise = model.loglik(pytensor_ops, columns, params)
+        pm.Potential("loglik", pt.sum(pt.as_tensor_variable(data.weights) * pointwise))
+    return pymc_model
+
+
+def sample_nuts(
+    pymc_model: Any,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    sampler: Sampler = "pymc",
+    target_accept: float = 0.9,
+    progress: bool = True,
+) -> Any:
+    """Run NUTS and return the ArviZ ``InferenceData``.
+
+    Chains run in parallel on up to ``os.cpu_count()`` cores (PyMC runs them one after
+    another unless ``cores`` is passed). The mass matrix is adapted dense (PyMC's
+    ``jitter+adapt_full``; nutpie's low-rank modified mass matrix): the BG/NBD ``a, b``
+    and the Gamma-Gamma ``p, v`` posteriors are strongly correlated, and a diagonal
+    mass matrix gives about a fifth of the effective sample size on CDNOW.
+    """
+    pm = _pm()
+    if sampler not in ("pymc", "nutpie"):
+        raise ClvlabError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
+    cores = max(1, min(chains, os.cpu_count() or 1))
+    kwargs: dict[str, Any] = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "cores": cores,
+        "random_seed": seed,
+        "progressbar": progress,
+        "model": pymc_model,
+        "compute_convergence_checks": False,
+        "target_accept": target_accept,
+    }
+    if sampler == "nutpie":
+        kwargs["nuts_sampler"] = "nutpie"
+        kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": True}
+    else:
+        kwargs["init"] = "jitter+adapt_full"
+    with warnings.catch_warnings():
+        # PyMC announces its own sampler settings as UserWarnings / FutureWarnings
+        warnings.filterwarnings("ignore", message=".*nutpie.*", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="QuadPotentialFullAdapt is an experimental", category=UserWarning
+        )
+        return pm.sample(**kwargs)
+
+
+def fit_advi(
+    pymc_model: Any, *, n_iterations: int, draws: int, seed: int | None, progress: bool
+) -> Any:
+    """Mean-field ADVI started at the posterior mode; one chain of ``draws``.
+
+    Starting at the mode (a cheap L-BFGS run) makes the stochastic optimisation
+    converge in a few thousand iterations instead of wandering from PyMC's default
+    initial point.
+    """
+    pm = _pm()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        start = pm.find_MAP(model=pymc_model, progressbar=False, seed=seed)
+    with pymc_model:
+        approx = pm.fit(
+            n=n_iterations, method="advi", random_seed=seed, progressbar=progress, start=start
+        )
+        idata = approx.sample(draws, random_seed=seed)
+    losses = np.asarray(approx.hist)
+    if not np.all(np.isfinite(losses[-100:])):
+        raise ConvergenceError("ADVI diverged (non-finite ELBO); try method='nuts'")
+    idata.attrs["advi_final_loss"] = float(losses[-100:].mean())
+    return idata
+
+
+def fit_map(
+    pymc_model: Any, names: tuple[str, ...], *, draws: int, seed: int | None, progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mode, then a Laplace approximation on the unconstrained scale.
+
+    Returns the mode (in ``names`` order) and draws of shape ``(1, draws, k)``.
+    """
+    pm = _pm()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        point = pm.find_MAP(model=pymc_model, progressbar=progress, seed=seed)
+    value_vars = pymc_model.value_vars
+    ip = {v.name: np.asarray(point[v.name], dtype=float) for v in value_vars}
+    info = _negative_hessian(pymc_model, ip)
+    try:
+        cov = np.linalg.inv(info)
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError(
+            "MAP: the Hessian at the mode is not negative definite; try method='nuts'"
+        ) from exc
+    rng = np.random.default_rng(seed)
+    centre = np.concatenate([ip[v.name].ravel() for v in value_vars])
+    z = rng.multivariate_normal(centre, cov, size=draws)
+    import pytensor
+
+    outs = pymc_model.replace_rvs_by_values([pymc_model[n] for n in names])
+    back = pytensor.function(value_vars, outs, on_unused_input="ignore")
+    sizes = [int(np.prod(ip[v.name].shape)) for v in value_vars]
+    splits = np.cumsum(sizes)[:-1]
+    out = np.array(
+        [
+            back(
+                *[
+                    part.reshape(ip[v.name].shape)
+                    for part, v in zip(np.split(z_i, splits), value_vars, strict=True)
+                ]
+            )
+            for z_i in z
+        ],
+        dtype=float,
+    )
+    mode = np.array([float(point[n]) for n in names])
+    return mode, out[None]
+
+
+def _negative_hessian(
+    pymc_model: Any, point: dict[str, np.ndarray], step: float = 1e-5
+) -> np.ndarray:
+    """Negative Hessian of the log posterior (no Jacobian) in the unconstrained space.
+
+    Central differences of the exact gradient: 2k gradient evaluations, no symbolic
+    second derivatives to compile.
+    """
+    grad_fn = pymc_model.compile_dlogp(vars=pymc_model.free_RVs, jacobian=False)
+    names = [v.name for v in pymc_model.value_vars]
+    shapes = [point[n].shape for n in names]
+    sizes = [int(np.prod(s)) for s in shapes]
+    flat = np.concatenate([point[n].ravel() for n in names])
+    splits = np.cumsum(sizes)[:-1]
+
+    def grad(vec: np.ndarray) -> np.ndarray:
+        parts = np.split(vec, splits)
+        at = {n: p.reshape(s) for n, p, s in zip(names, parts, shapes, strict=True)}
+        return np.asarray(grad_fn(at), dtype=float)
+
+    k = len(flat)
+    hessian = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        hessian[:, i] = (grad(flat + e) - grad(flat - e)) / (2 * step)
+    return -0.5 * (hessian + hessian.T)
+
+
+def diagnose(idata: Any, names: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """r_hat, bulk and tail ESS per parameter, and the divergence count.
+
+    Warns with :class:`~clvlab.errors.SamplingWarning` when r_hat > 1.01, an ESS is
+    below 100 per chain, or any transition diverged.
+    """
+    az = import_quietly("arviz")
+    table = az.summary(idata, var_names=list(names), kind="diagnostics")
+    table = table[["r_hat", "ess_bulk", "ess_tail"]].astype(float)
+    divergences = 0
+    if hasattr(idata, "sample_stats") and "diverging" in idata.sample_stats:
+        divergences = int(idata.sample_stats["diverging"].sum())
+    chains = int(idata.posterior.sizes["chain"])
+    problems = []
+    if chains > 1 and (table["r_hat"] > RHAT_MAX).any():
+        problems.append(f"r_hat up to {table['r_hat'].max():.3f} (> {RHAT_MAX})")
+    ess_min = ESS_MIN_PER_CHAIN * chains
+    low = table[["ess_bulk", "ess_tail"]].min().min()
+    if low < ess_min:
+        problems.append(f"ESS as low as {low:.0f} (< {ess_min})")
+    if divergences:
+        problems.append(f"{divergences} divergent transitions")
+    if problems:
+        warnings.warn(
+            "unreliable posterior: "
+            + "; ".join(problems)
+            + ". Run more tune/draws, raise target_accept, or revisit the priors",
+            SamplingWarning,
+            stacklevel=3,
+        )
+    summary = {
+        "max_r_hat": float(table["r_hat"].max()),
+        "min_ess_bulk": float(table["ess_bulk"].min()),
+        "min_ess_tail": float(table["ess_tail"].min()),
+        "divergences": divergences,
+        "chains": chains,
+        "draws": int(idata.posterior.sizes["draw"]),
+    }
+    return table, summary

@@ -27,6 +27,7 @@ from clvlab.errors import (
 )
 from clvlab.io import load
 from clvlab.models import BetaGeo, GammaGamma, Prior
+from clvlab.predict import clv, per_period_rate
 
 try:
     __version__ = _metadata.version("clvlab")
@@ -46,9 +47,11 @@ __all__ = [
     "Prior",
     "SamplingWarning",
     "__version__",
+    "clv",
     "datasets",
     "fold",
     "load",
+    "per_period_rate",
     "rfm_metadata",
     "rfm_summary",
     "simulate_transactions",

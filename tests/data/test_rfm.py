@@ -161,3 +161,20 @@ def test_simulated_log_matches_lifetimes() -> None:
     np.testing.assert_array_equal(ours["frequency"], ref["frequency"])
     for col in ("recency", "T", "monetary_value"):
         np.testing.assert_allclose(ours[col], ref[col], rtol=1e-12)
+
+
+def test_weekly_resolution_matches_period_counting() -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2],
+            # day 0, day 3 (same week 0), day 9 (week 1), day 30 (week 4); customer 2 day 15
+            "date": ["2020-01-01", "2020-01-04", "2020-01-10", "2020-01-31", "2020-01-16"],
+        }
+    )
+    rfm = clvlab.rfm_summary(log, observation_end="2020-02-12", resolution="W")
+    # the log starts 2020-01-01; 2020-02-12 is day 42, week 6
+    assert rfm.loc[1].to_dict() == {"frequency": 2, "recency": 4.0, "T": 6.0}
+    assert rfm.loc[2].to_dict() == {"frequency": 0, "recency": 0.0, "T": 4.0}
+    assert clvlab.rfm_metadata(rfm)["resolution"] == "W"
+    with pytest.raises(clvlab.DataValidationError, match="resolution"):
+        clvlab.rfm_summary(log, resolution="M")

@@ -1,8 +1,9 @@
 """Array backends for the model formulas.
 
 Each formula is written once against an ``ops`` namespace: :data:`numpy_ops` (SciPy
-special functions, for predictions and MLE checks) or :data:`pytensor_ops` (for the PyMC
-likelihood and automatic derivatives). A parity test checks that both agree.
+special functions, for predictions), :data:`pytensor_ops` (for the PyMC likelihood) or
+:func:`autograd_ops` (exact derivatives of the MLE's log-likelihood without a compile
+step; autograd comes with lifetimes). Parity tests check that they agree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-__all__ = ["Ops", "numpy_ops", "pytensor_ops"]
+__all__ = ["Ops", "autograd_ops", "numpy_ops", "pytensor_ops"]
 
 Ops = Any  # a namespace with the functions below; kept loose so both backends fit
 
@@ -31,6 +32,26 @@ numpy_ops = SimpleNamespace(
     hyp2f1=special.hyp2f1,
     sum=np.sum,
 )
+
+
+def autograd_ops() -> SimpleNamespace:
+    """The autograd backend (built on call: autograd is imported only when needed)."""
+    import autograd.numpy as anp
+    from autograd.scipy import special as aspecial
+
+    return SimpleNamespace(
+        name="autograd",
+        log=anp.log,
+        log1p=anp.log1p,
+        exp=anp.exp,
+        gammaln=aspecial.gammaln,
+        betaln=aspecial.betaln,
+        logaddexp=anp.logaddexp,
+        where=anp.where,
+        maximum=anp.maximum,
+        hyp2f1=None,  # not differentiable in autograd; no likelihood needs it
+        sum=anp.sum,
+    )
 
 
 def _pytensor_ops() -> SimpleNamespace:

@@ -25,6 +25,7 @@ __all__ = [
     "expected_purchases_new",
     "loglik",
     "probability_alive",
+    "probability_alive_after",
     "probability_of_purchases_new",
 ]
 
@@ -86,6 +87,23 @@ def probability_alive(
     """
     log_odds = _log_odds_dead(ops, x, t_x, T, r, alpha, a, b)
     return ops.where(x > 0, ops.exp(-ops.logaddexp(0.0, log_odds)), 1.0)
+
+
+def probability_alive_after(
+    ops: Ops, t: Array, x: Array, t_x: Array, T: Array, r: Array, alpha: Array, a: Array, b: Array
+) -> Array:
+    """P(alive at T + t | x, t_x, T): alive at T, and no dropout in the next ``t``.
+
+    Given alive at T, dropouts form a Poisson process of rate ``lambda * p``; averaging
+    ``exp(-lambda p t)`` over the posterior ``Gamma(r + x, alpha + T)`` and
+    ``Beta(a, b + x)`` (Euler's integral for the Gauss hypergeometric function) gives
+
+    .. math:: P_{alive}(T) \\; {}_2F_1\\big(r + x, a; a + b + x; -\\tfrac{t}{\\alpha + T}\\big)
+
+    which reduces to Fader, Hardie & Lee (2005) eq. 11 at ``t = 0``.
+    """
+    alive = probability_alive(ops, x, t_x, T, r, alpha, a, b)
+    return alive * ops.hyp2f1(r + x, a, a + b + x, -t / (alpha + T))
 
 
 def expected_purchases_new(ops: Ops, t: Array, r: Array, alpha: Array, a: Array, b: Array) -> Array:

@@ -4,8 +4,8 @@ The optimiser is lifetimes' (``BetaGeoFitter`` / ``GammaGammaFitter``), run on f
 rows with weights. Uncertainty comes from either
 
 - **Laplace**: the Hessian of the total log-likelihood with respect to the
-  log-parameters, computed exactly by automatic differentiation of the same formula the
-  Bayesian path uses (lifetimes' own ``variance_matrix_`` is not symmetric and is not
+  log-parameters, computed exactly by automatic differentiation (autograd) of the same
+  formula the Bayesian path uses (lifetimes' own ``variance_matrix_`` is not symmetric and is not
   used). Draws are multivariate normal on the log scale, so they stay positive; or
 - **bootstrap**: customers are resampled with replacement — a multinomial draw of the
   folded weights — and the model is refitted from the MLE, with a seed.
@@ -14,13 +14,12 @@ rows with weights. Uncertainty comes from either
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from clvlab.errors import ConvergenceError
+from clvlab.formulas._ops import autograd_ops
 from clvlab.inference._lifetimes import lifetimes_module
 from clvlab.progress import progress_bar
 
@@ -86,32 +85,23 @@ def maximize_likelihood(
     return estimates
 
 
-@cache
-def _hessian_function(model_cls: type[BaseModel]) -> Callable[..., np.ndarray]:
-    import pytensor
-    import pytensor.tensor as pt
-
-    from clvlab.formulas import pytensor_ops
-
-    theta = pt.vector("log_params")
-    columns = {c: pt.vector(c) for c in model_cls.loglik_columns}
-    weights = pt.vector("weights")
-    params = {n: pt.exp(theta[i]) for i, n in enumerate(model_cls.param_names)}
-    total = pt.sum(weights * model_cls.loglik(pytensor_ops, columns, params))
-    # k is 3 or 4: differentiate the gradient row by row instead of through a scan
-    grad: Any = pytensor.grad(total, theta)
-    rows = [pytensor.grad(grad[i], theta) for i in range(len(model_cls.param_names))]
-    hessian = pt.stack(rows)  # type: ignore[arg-type]
-    # evaluated once per fit: the Python implementations compile in a fraction of the
-    # time the C backend needs and are vectorised NumPy underneath
-    return pytensor.function([theta, *columns.values(), weights], hessian, mode="FAST_COMPILE")
-
-
 def log_scale_hessian(model: BaseModel, data: FitData, estimates: np.ndarray) -> np.ndarray:
-    """Exact Hessian of the weighted log-likelihood in ``log(params)``, at ``estimates``."""
-    fn = _hessian_function(type(model))
-    cols = [data.columns[c] for c in model.loglik_columns]
-    return np.asarray(fn(np.log(estimates), *cols, data.weights), dtype=float)
+    """Exact Hessian of the weighted log-likelihood in ``log(params)``, at ``estimates``.
+
+    Automatic differentiation (autograd, which lifetimes already depends on) of the same
+    formula the Bayesian path compiles with pytensor: no compile step, exact to rounding.
+    """
+    import autograd.numpy as anp
+    from autograd import hessian
+
+    ops = autograd_ops()
+    names = model.param_names
+
+    def total(theta: Any) -> Any:
+        params = {n: anp.exp(theta[i]) for i, n in enumerate(names)}
+        return anp.sum(data.weights * model.loglik(ops, data.columns, params))
+
+    return np.asarray(hessian(total)(np.log(np.asarray(estimates, dtype=float))), dtype=float)
 
 
 def laplace_covariance(model: BaseModel, data: FitData, estimates: np.ndarray) -> np.ndarray:

@@ -13,11 +13,12 @@ from clvlab.data.rfm import validate_rfm
 from clvlab.formulas import bgnbd
 from clvlab.models.base import BaseModel, FitData
 from clvlab.models.priors import Prior
+from clvlab.predict.customer import PurchasePredictions
 
 __all__ = ["BetaGeo"]
 
 
-class BetaGeo(BaseModel):
+class BetaGeo(PurchasePredictions, BaseModel):
     """BG/NBD model (Fader, Hardie & Lee 2005) with parameters ``r, alpha, a, b``.
 
     Purchase rates are ``Gamma(r, alpha)`` across customers; after each repeat purchase a

@@ -15,11 +15,12 @@ from clvlab.errors import DataValidationError
 from clvlab.formulas import gamma_gamma
 from clvlab.models.base import BaseModel, FitData
 from clvlab.models.priors import Prior
+from clvlab.predict.customer import SpendPredictions
 
 __all__ = ["GammaGamma"]
 
 
-class GammaGamma(BaseModel):
+class GammaGamma(SpendPredictions, BaseModel):
     """Gamma-Gamma spend model (Fader & Hardie 2013) with parameters ``p, q, v``.
 
     Each purchase's value is ``Gamma(p, nu)`` with ``nu ~ Gamma(q, v)`` across customers.

@@ -48,19 +48,21 @@ def customer_predictions(
     time_unit = rfm.attrs.get("clvlab", {}).get("time_unit", "W")
     t = convert(horizon, unit, time_unit)
     parts: dict[str, pd.DataFrame] = {
-        "clv": clv(
-            purchase,
-            spend,
-            rfm,
-            horizon=horizon,
-            unit=unit,
-            discount_rate=discount_rate,
-            seed=seed,
-            progress=progress,
+        "clv": _table(
+            clv(
+                purchase,
+                spend,
+                rfm,
+                horizon=horizon,
+                unit=unit,
+                discount_rate=discount_rate,
+                seed=seed,
+                progress=progress,
+            )
         ),
-        "expected_purchases": purchase.expected_purchases(rfm, t),
-        "probability_alive": purchase.probability_alive(rfm),
-        "expected_spend": spend.expected_spend(rfm),
+        "expected_purchases": _table(purchase.expected_purchases(rfm, t)),
+        "probability_alive": _table(purchase.probability_alive(rfm)),
+        "expected_spend": _table(spend.expected_spend(rfm)),
     }
     columns = {}
     for name, table in parts.items():

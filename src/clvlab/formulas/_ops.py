@@ -14,13 +14,19 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-__all__ = ["Ops", "autograd_ops", "numpy_ops", "pytensor_ops"]
+__all__ = ["Ops", "autograd_ops", "numpy_ops", "pytensor_ops", "pytensor_ops_gathering"]
 
 Ops = Any  # a namespace with the functions below; kept loose so both backends fit
 
 
+def _direct(fn: Any, column: Any) -> Any:
+    """``per_value`` of the array backends: evaluate ``fn`` on the column itself."""
+    return fn(column)
+
+
 numpy_ops = SimpleNamespace(
     name="numpy",
+    per_value=_direct,
     log=np.log,
     log1p=np.log1p,
     exp=np.exp,
@@ -41,6 +47,7 @@ def autograd_ops() -> SimpleNamespace:
 
     return SimpleNamespace(
         name="autograd",
+        per_value=_direct,
         log=anp.log,
         log1p=anp.log1p,
         exp=anp.exp,
@@ -54,11 +61,27 @@ def autograd_ops() -> SimpleNamespace:
     )
 
 
-def _pytensor_ops() -> SimpleNamespace:
+def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNamespace:
     import pytensor.tensor as pt
+
+    registry = dict(gather or {})
+
+    def per_value(fn: Any, column: Any) -> Any:
+        """Evaluate ``fn`` once per distinct value of ``column`` and gather the results.
+
+        Terms of a likelihood that depend on one data column only (``gammaln(r + x)``,
+        ``log(alpha + T)``, ...) then cost one evaluation per distinct value instead of
+        one per row; the gradient is a scatter-add. Columns not registered with
+        :func:`pytensor_ops_gathering` are evaluated directly.
+        """
+        if column in registry:
+            unique, index = registry[column]
+            return fn(unique)[index]
+        return fn(column)
 
     return SimpleNamespace(
         name="pytensor",
+        per_value=per_value,
         log=pt.log,
         log1p=pt.log1p,
         exp=pt.exp,
@@ -70,6 +93,28 @@ def _pytensor_ops() -> SimpleNamespace:
         hyp2f1=pt.hyp2f1,
         sum=pt.sum,
     )
+
+
+def pytensor_ops_gathering(columns: dict[str, Any]) -> tuple[SimpleNamespace, dict[str, Any]]:
+    """Pytensor backend plus tensors for ``columns`` whose per-value terms are gathered.
+
+    Returns the ops namespace and, for each column name, the pytensor constant to pass to
+    the formula in place of the NumPy array.
+    """
+    import numpy as np
+    import pytensor.tensor as pt
+
+    tensors: dict[str, Any] = {}
+    gather: dict[Any, tuple[Any, Any]] = {}
+    for name, values in columns.items():
+        unique, index = np.unique(np.asarray(values), return_inverse=True)
+        tensor = pt.as_tensor_variable(np.asarray(values, dtype=float))
+        gather[tensor] = (
+            pt.as_tensor_variable(unique.astype(float)),
+            pt.as_tensor_variable(index.ravel()),
+        )
+        tensors[name] = tensor
+    return _pytensor_ops(gather), tensors
 
 
 class _LazyOps:

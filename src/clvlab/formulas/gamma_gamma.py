@@ -26,14 +26,14 @@ def loglik(ops: Ops, x: Array, m: Array, p: Array, q: Array, v: Array) -> Array:
 
     Defined for ``x > 0`` and ``m > 0``.
     """
+    at = ops.per_value  # terms of one data column: once per distinct value
     px = p * x
+    per_x = at(lambda u: ops.gammaln(p * u + q) - ops.gammaln(p * u) + p * u * ops.log(u), x)
     return (
-        ops.gammaln(px + q)
-        - ops.gammaln(px)
+        per_x
         - ops.gammaln(q)
         + q * ops.log(v)
         + (px - 1) * ops.log(m)
-        + px * ops.log(x)
         - (px + q) * ops.log(v + x * m)
     )
 

@@ -119,7 +119,7 @@ class BaseModel(ABC):
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 2,
-        sampler: bayes.Sampler = "pymc",
+        sampler: bayes.Sampler = "nutpie",
         target_accept: float = 0.9,
         advi_iterations: int = 20_000,
     ) -> BaseModel:
@@ -140,7 +140,7 @@ class BaseModel(ABC):
             the log scale; ``"bootstrap"`` refits on ``n_bootstrap`` customer resamples.
         draws, tune, chains, sampler, target_accept
             NUTS only (``draws`` is also the number of ADVI and MAP draws).
-            ``sampler="nutpie"`` uses nutpie.
+            ``sampler="nutpie"`` (default) or ``"pymc"`` (PyMC's own NUTS).
         advi_iterations
             ADVI only.
         """

@@ -74,6 +74,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter
 bgf, ggf = BetaGeoFitter(), GammaGammaFitter()
 bgf.params_ = pd.Series({{k: float(np.median(draws[k])) for k in ('r', 'alpha', 'a', 'b')}})
 ggf.params_ = pd.Series({{k: float(np.median(draws[k])) for k in ('p', 'q', 'v')}})
+bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time  # set by fit()
 def job():
     clv = ggf.customer_lifetime_value(bgf, rfm['frequency'], rfm['recency'], rfm['T'],
                                       rfm['monetary_value'], time=12, discount_rate=0.01,

@@ -143,7 +143,9 @@ def main() -> None:
         print(table(mle_rows, mle_rows[0].name))
         for r in mle_rows:
             print(f"- {r.name}: {r.result}")
-        nuts = measure("clvlab BetaGeo NUTS (pymc)", CLVLAB_NUTS.format(path=large, sampler="pymc"))
+        nuts = measure(
+            "clvlab BetaGeo NUTS (nutpie)", CLVLAB_NUTS.format(path=large, sampler="nutpie")
+        )
         print("\n## 1M simulated customers: NUTS 2 x (1,000 tune + 1,000 draws)\n")
         print(
             f"- {nuts.name}: {nuts.seconds:.1f} s, {nuts.result['rows']} folded rows, "

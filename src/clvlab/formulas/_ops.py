@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-__all__ = ["Ops", "autograd_ops", "numpy_ops", "pytensor_ops", "pytensor_ops_gathering"]
+__all__ = [
+    "Ops",
+    "autograd_ops",
+    "numpy_gather_ops",
+    "numpy_ops",
+    "pytensor_ops",
+    "pytensor_ops_gathering",
+]
 
 Ops = Any  # a namespace with the functions below; kept loose so both backends fit
 
@@ -22,6 +29,15 @@ Ops = Any  # a namespace with the functions below; kept loose so both backends f
 def _direct(fn: Any, column: Any) -> Any:
     """``per_value`` of the array backends: evaluate ``fn`` on the column itself."""
     return fn(column)
+
+
+def _gather_by_value(fn: Any, column: Any) -> Any:
+    """``per_value`` of :data:`numpy_gather_ops`: ``fn`` once per distinct value."""
+    column = np.asarray(column)
+    if column.ndim != 1 or column.size < 64:
+        return fn(column)
+    unique, inverse = np.unique(column, return_inverse=True)
+    return np.take(fn(unique), inverse.ravel(), axis=-1)
 
 
 numpy_ops = SimpleNamespace(
@@ -38,6 +54,15 @@ numpy_ops = SimpleNamespace(
     hyp2f1=special.hyp2f1,
     sum=np.sum,
 )
+
+
+numpy_gather_ops = SimpleNamespace(**{**vars(numpy_ops), "name": "numpy-gather"})
+numpy_gather_ops.per_value = _gather_by_value
+"""NumPy backend whose ``per_value`` evaluates one-column terms once per distinct value.
+
+Used for predictions over many parameter draws: ``log(alpha + T)`` then costs
+``draws x distinct T`` evaluations instead of ``draws x customers``.
+"""
 
 
 def autograd_ops() -> SimpleNamespace:

@@ -40,11 +40,13 @@ def _log_odds_dead(
     The log of the ratio of the "dropped out after the last purchase" term to the
     "still alive" term of the likelihood (Fader, Hardie & Lee 2005, eq. 6).
     """
+    at = ops.per_value
     x_pos = ops.maximum(x, 1)
     return (
         ops.log(a)
-        - ops.log(b + x_pos - 1)
-        + (r + x_pos) * (ops.log(alpha + T) - ops.log(alpha + t_x))
+        - at(lambda v: ops.log(b + ops.maximum(v, 1) - 1), x)
+        + (r + x_pos)
+        * (at(lambda v: ops.log(alpha + v), T) - at(lambda v: ops.log(alpha + v), t_x))
     )
 
 

@@ -43,7 +43,8 @@ import xarray as xr
 from clvlab.data.rfm import rfm_metadata, validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.errors import ClvlabError
-from clvlab.formulas import bgnbd, gamma_gamma, numpy_ops
+from clvlab.formulas import bgnbd, gamma_gamma
+from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind
 from clvlab.predict.customer import simulate_spend_rate
 from clvlab.predict.engine import DrawSource, predict_frame
@@ -184,8 +185,8 @@ def clv(
 
     def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
         x, t_x, T, m = (cols[c] for c in _COLUMNS)
-        alive = bgnbd.probability_alive(numpy_ops, x, t_x, T, p["r"], p["alpha"], p["a"], p["b"])
-        spend = gamma_gamma.conditional_expected_spend(numpy_ops, x, m, p["p"], p["q"], p["v"])
+        alive = bgnbd.probability_alive(ops, x, t_x, T, p["r"], p["alpha"], p["a"], p["b"])
+        spend = gamma_gamma.conditional_expected_spend(ops, x, m, p["p"], p["q"], p["v"])
         future = discounted(p)[..., cols["_pair"].astype(np.intp)]
         return margin * alive * future * spend
 
@@ -230,7 +231,7 @@ def _discounted_purchases_if_alive(
         total = 0.0
         previous = 0.0
         for end, disc in zip(ends, discounts, strict=True):
-            current = bgnbd.expected_purchases_new(numpy_ops, end, r + x, alpha + T, a, b + x)
+            current = bgnbd.expected_purchases_new(ops, end, r + x, alpha + T, a, b + x)
             total = total + disc * (current - previous)
             previous = current
         return np.asarray(total)
@@ -254,7 +255,7 @@ def _simulate_value(
     x, t_x, T = cols["frequency"], cols["recency"], cols["T"]
     r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
     shape = np.broadcast_shapes(np.shape(r), np.shape(x))
-    alive = rng.random(shape) < bgnbd.probability_alive(numpy_ops, x, t_x, T, r, alpha, a, b)
+    alive = rng.random(shape) < bgnbd.probability_alive(ops, x, t_x, T, r, alpha, a, b)
     lam = rng.gamma(np.broadcast_to(r + x, shape)) / (alpha + T)
     drop = np.clip(rng.beta(np.broadcast_to(a, shape), np.broadcast_to(b + x, shape)), 1e-12, 1)
     remaining = np.where(alive, rng.geometric(drop), 0)

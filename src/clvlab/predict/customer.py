@@ -17,7 +17,8 @@ import xarray as xr
 
 from clvlab.data.rfm import rfm_metadata, validate_rfm
 from clvlab.data.validation import Validator
-from clvlab.formulas import bgnbd, gamma_gamma, numpy_ops
+from clvlab.formulas import bgnbd, gamma_gamma
+from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
 
@@ -49,7 +50,7 @@ def simulate_counts(
     x, t_x, T = _bg_args(cols)
     r, alpha, a, b = (params[n] for n in ("r", "alpha", "a", "b"))
     shape = np.broadcast_shapes(np.shape(r), np.shape(x))
-    alive = rng.random(shape) < bgnbd.probability_alive(numpy_ops, x, t_x, T, r, alpha, a, b)
+    alive = rng.random(shape) < bgnbd.probability_alive(ops, x, t_x, T, r, alpha, a, b)
     lam = rng.gamma(np.broadcast_to(r + x, shape)) / (alpha + T)
     p = np.clip(rng.beta(np.broadcast_to(a, shape), np.broadcast_to(b + x, shape)), 1e-12, 1)
     lifetime = rng.geometric(p)
@@ -90,7 +91,7 @@ class PurchasePredictions:
         """
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-            return bgnbd.conditional_expected_purchases(numpy_ops, t, *_bg_args(cols), **p)
+            return bgnbd.conditional_expected_purchases(ops, t, *_bg_args(cols), **p)
 
         def simulate(
             cols: Mapping[str, np.ndarray], p: Mapping[str, Any], rng: np.random.Generator
@@ -125,8 +126,8 @@ class PurchasePredictions:
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
             if t == 0:
-                return bgnbd.probability_alive(numpy_ops, *_bg_args(cols), **p)
-            return bgnbd.probability_alive_after(numpy_ops, t, *_bg_args(cols), **p)
+                return bgnbd.probability_alive(ops, *_bg_args(cols), **p)
+            return bgnbd.probability_alive_after(ops, t, *_bg_args(cols), **p)
 
         return predict_frame(
             _as_model(self),
@@ -153,7 +154,7 @@ class PurchasePredictions:
         """P(Y(t) = n | history): exactly ``n`` purchases in the next ``t`` time units."""
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-            return bgnbd.conditional_probability_of_purchases(numpy_ops, t, n, *_bg_args(cols), **p)
+            return bgnbd.conditional_probability_of_purchases(ops, t, n, *_bg_args(cols), **p)
 
         return predict_frame(
             _as_model(self),
@@ -179,12 +180,12 @@ class PurchasePredictions:
         ts = np.atleast_1d(np.asarray(t, dtype=float))
         names = self.param_names  # type: ignore[attr-defined]
         params = param_columns(self.parameter_draws(), names)  # type: ignore[attr-defined]
-        values = bgnbd.expected_purchases_new(numpy_ops, ts[None, :], **params)
+        values = bgnbd.expected_purchases_new(ops, ts[None, :], **params)
         ci = self.ci_prob if ci_prob is None else ci_prob  # type: ignore[attr-defined]
         ik = self.interval_kind if kind is None else kind  # type: ignore[attr-defined]
         lo, hi = interval(values, ci, ik)
         if self.method_ == "mle":  # type: ignore[attr-defined]
-            estimate = bgnbd.expected_purchases_new(numpy_ops, ts, **self.point_params())  # type: ignore[attr-defined]
+            estimate = bgnbd.expected_purchases_new(ops, ts, **self.point_params())  # type: ignore[attr-defined]
         else:
             estimate = values.mean(axis=0)
         frame = pd.DataFrame(
@@ -236,7 +237,7 @@ class SpendPredictions:
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
             return gamma_gamma.conditional_expected_spend(
-                numpy_ops, cols["frequency"], cols["monetary_value"], **p
+                ops, cols["frequency"], cols["monetary_value"], **p
             )
 
         def simulate(

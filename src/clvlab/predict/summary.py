@@ -4,7 +4,9 @@ A prediction for ``n`` items (customers or folded rows) and ``d`` parameter draw
 never held as one ``d x n`` array: items are processed in chunks sized to a memory
 budget, each chunk's draws are reduced to mean, sd and interval bounds at once, and
 only per-draw column totals are kept across chunks (for the interval of a total).
-Memory is therefore ``O(d x chunk + n)``, whatever the number of customers.
+Memory is therefore ``O(d x chunk x cores + n)``, whatever the number of customers.
+Chunks are evaluated on all cores (NumPy and SciPy release the GIL); each chunk has its
+own random stream spawned from the seed, so results do not depend on thread timing.
 
 Two intervals are named apart:
 
@@ -17,7 +19,9 @@ Two intervals are named apart:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +33,7 @@ from clvlab.progress import progress_bar
 
 __all__ = ["ReducedDraws", "chunk_size_for", "reduce_draws", "to_frame"]
 
-DEFAULT_BUDGET_BYTES = 256 * 2**20
+DEFAULT_BUDGET_BYTES = 32 * 2**20
 DrawFn = Callable[[slice], np.ndarray]
 
 
@@ -91,20 +95,38 @@ def reduce_draws(
     pred_hi = np.empty(n_items) if predictive_fn else None
     totals = np.zeros(n_draws)
     kept = np.empty((n_draws, n_items)) if keep_draws else None
-    rng = np.random.default_rng(seed)
-    starts = range(0, n_items, size)
-    for start in progress_bar(starts, desc, enable=progress, total=len(starts)):
-        part = slice(start, min(start + size, n_items))
+    starts = list(range(0, n_items, size))
+    # one independent random stream per chunk: results do not depend on thread timing
+    streams = np.random.SeedSequence(seed).spawn(len(starts))
+
+    def work(i: int) -> tuple[slice, np.ndarray | None, Any]:
+        part = slice(starts[i], min(starts[i] + size, n_items))
         values = np.asarray(draw_fn(part), dtype=float)
-        mean[part] = values.mean(axis=0)
-        sd[part] = values.std(axis=0, ddof=1) if n_draws > 1 else 0.0
-        lower[part], upper[part] = interval(values, ci_prob, kind)
-        totals += values.sum(axis=1) if weights is None else values @ weights[part]
-        if kept is not None:
-            kept[:, part] = values
-        if predictive_fn is not None and pred_lo is not None and pred_hi is not None:
-            simulated = predictive_fn(part, rng)
-            pred_lo[part], pred_hi[part] = interval(simulated, ci_prob, "eti")
+        stats = (
+            values.mean(axis=0),
+            values.std(axis=0, ddof=1) if n_draws > 1 else np.zeros(values.shape[1]),
+            *interval(values, ci_prob, kind),
+            values.sum(axis=1) if weights is None else values @ weights[part],
+        )
+        pred = None
+        if predictive_fn is not None:
+            pred = interval(predictive_fn(part, np.random.default_rng(streams[i])), ci_prob, "eti")
+        return part, (values if kept is not None else None), (stats, pred)
+
+    # NumPy and SciPy release the GIL in their loops: chunks run on all cores, and at
+    # most ``workers`` chunks are in memory at once.
+    workers = max(1, min(os.cpu_count() or 1, len(starts)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(work, range(len(starts)))
+        for part, values, (stats, pred) in progress_bar(
+            results, desc, enable=progress, total=len(starts)
+        ):
+            mean[part], sd[part], lower[part], upper[part], chunk_total = stats
+            totals += chunk_total
+            if kept is not None and values is not None:
+                kept[:, part] = values
+            if pred is not None and pred_lo is not None and pred_hi is not None:
+                pred_lo[part], pred_hi[part] = pred
     return ReducedDraws(mean, sd, lower, upper, totals, pred_lo, pred_hi, kept)
 
 

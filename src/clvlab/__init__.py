@@ -25,6 +25,7 @@ from clvlab.errors import (
     NotFittedError,
     SamplingWarning,
 )
+from clvlab.evaluate import Evaluation, compare, evaluate
 from clvlab.io import load
 from clvlab.models import BetaGeo, GammaGamma, Prior
 from clvlab.predict import clv, per_period_rate
@@ -40,6 +41,7 @@ __all__ = [
     "ConvergenceError",
     "DataQualityWarning",
     "DataValidationError",
+    "Evaluation",
     "FoldedTable",
     "GammaGamma",
     "ModelFileError",
@@ -48,7 +50,9 @@ __all__ = [
     "SamplingWarning",
     "__version__",
     "clv",
+    "compare",
     "datasets",
+    "evaluate",
     "fold",
     "load",
     "per_period_rate",

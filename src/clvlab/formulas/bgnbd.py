@@ -27,6 +27,7 @@ __all__ = [
     "probability_alive",
     "probability_alive_after",
     "probability_of_purchases_new",
+    "probability_of_purchases_new_upto",
 ]
 
 Array = Any
@@ -168,18 +169,30 @@ def probability_of_purchases_new(
     >>> round(float(probability_of_purchases_new(numpy_ops, 39.0, 0, **p)), 4)
     0.5743
     """
+    return probability_of_purchases_new_upto(ops, t, n, r, alpha, a, b)[..., n]
+
+
+def probability_of_purchases_new_upto(
+    ops: Ops, t: Array, n_max: int, r: Array, alpha: Array, a: Array, b: Array
+) -> Array:
+    """P(X(t) = n) for n = 0..n_max along a new last axis (eq. 8 for all n at once).
+
+    The finite sum of eq. 8 is a cumulative sum of negative-binomial terms, so the whole
+    PMF costs O(n_max) rather than O(n_max**2). NumPy backend only.
+    """
+    import numpy as np
+
+    n = np.arange(n_max + 1, dtype=float)
+    r, alpha, a, b, t = (np.asarray(v, dtype=float)[..., None] for v in (r, alpha, a, b, t))
     log_p0 = r * (ops.log(alpha) - ops.log(alpha + t))
     log_z = ops.log(t) - ops.log(alpha + t)
-    nb_term = ops.gammaln(r + n) - ops.gammaln(r) - ops.gammaln(n + 1.0) + log_p0 + n * log_z
-    first = ops.exp(ops.betaln(a, b + n) - ops.betaln(a, b) + nb_term)
-    if n == 0:
-        return first
-    partial = 0.0
-    for j in range(n):
-        partial = partial + ops.exp(
-            ops.gammaln(r + j) - ops.gammaln(r) - ops.gammaln(j + 1.0) + log_p0 + j * log_z
-        )
-    return first + ops.exp(ops.betaln(a + 1, b + n - 1) - ops.betaln(a, b)) * (1 - partial)
+    log_nb = ops.gammaln(r + n) - ops.gammaln(r) - ops.gammaln(n + 1.0) + log_p0 + n * log_z
+    nb = ops.exp(log_nb)
+    first = ops.exp(ops.betaln(a, b + n) - ops.betaln(a, b) + log_nb)
+    below = np.cumsum(nb, axis=-1) - nb  # sum over j < n
+    n_pos = np.maximum(n, 1.0)
+    second = ops.exp(ops.betaln(a + 1, b + n_pos - 1) - ops.betaln(a, b)) * (1 - below)
+    return first + np.where(n > 0, second, 0.0)
 
 
 def conditional_probability_of_purchases(

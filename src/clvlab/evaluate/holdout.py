@@ -1,0 +1,251 @@
+"""Holdout evaluation of a fitted BG/NBD model (and optionally its spend model).
+
+:func:`evaluate` compares predictions made from the calibration period with what the
+customers did in the holdout period (``frequency_holdout``, ``duration_holdout`` and
+``monetary_value_holdout`` of :func:`clvlab.rfm_summary`):
+
+- per-customer error of expected purchases: MAE, RMSE, bias and correlation;
+- mean holdout purchases by calibration frequency (0, 1, ..., 7+), actual and predicted;
+- the log predictive score ``sum_i log P(X_i(t*) = x*_i | history)``;
+- interval coverage of the 50/80/90% predictive intervals of the holdout counts. The
+  counts are discrete, so two numbers are reported: the share of customers inside the
+  discrete predictive interval (which covers *at least* its nominal probability, so it
+  over-covers), and the coverage of the randomised PIT (Czado, Gneiting & Held 2009),
+  which is exactly uniform under a correct model;
+- for Bayesian fits, PSIS-LOO through ArviZ on the folded likelihood (see :func:`loo`).
+
+The predictive distribution integrates over the parameter draws (posterior predictive
+for Bayesian fits, the Laplace or bootstrap draws for MLE fits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clvlab._imports import import_quietly
+from clvlab.data.folding import fold
+from clvlab.data.rfm import validate_rfm
+from clvlab.errors import ClvlabError
+from clvlab.formulas import bgnbd, numpy_ops
+from clvlab.models.beta_geo import BetaGeo
+from clvlab.models.gamma_gamma import GammaGamma
+
+__all__ = ["Evaluation", "evaluate", "loo", "predictive_pmf"]
+
+CI_PROBS = (0.5, 0.8, 0.9)
+_MAX_DRAWS = 400
+
+
+@dataclass
+class Evaluation:
+    """Holdout metrics of one model; ``metrics`` is a flat dict for comparison tables."""
+
+    model: str
+    method: str
+    metrics: dict[str, float]
+    by_frequency: pd.DataFrame
+    coverage: pd.DataFrame
+    spend: dict[str, float] = field(default_factory=dict)
+    loo: dict[str, Any] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        head = f"<h4>{self.model} ({self.method}) on the holdout</h4>"
+        metrics = (
+            pd.Series(self.metrics, name="value")
+            .to_frame()
+            .to_html(float_format=lambda v: f"{v:.4f}")
+        )
+        return head + metrics + self.coverage.to_html(float_format=lambda v: f"{v:.3f}")
+
+
+def _frame(result: object) -> pd.DataFrame:
+    if not isinstance(result, pd.DataFrame):  # pragma: no cover - return_draws is off
+        raise TypeError("expected a summary table")
+    return result
+
+
+def _errors(predicted: np.ndarray, actual: np.ndarray, prefix: str) -> dict[str, float]:
+    diff = predicted - actual
+    corr = float(np.corrcoef(predicted, actual)[0, 1]) if len(actual) > 1 else float("nan")
+    return {
+        f"{prefix}mae": float(np.mean(np.abs(diff))),
+        f"{prefix}rmse": float(np.sqrt(np.mean(diff**2))),
+        f"{prefix}bias": float(np.mean(diff)),
+        f"{prefix}correlation": corr,
+    }
+
+
+def _thinned_params(model: BetaGeo, max_draws: int) -> dict[str, np.ndarray]:
+    draws = model.parameter_draws()
+    idx = np.round(np.linspace(0, len(draws) - 1, min(max_draws, len(draws)))).astype(int)
+    return {n: draws[idx, i][:, None] for i, n in enumerate(model.param_names)}
+
+
+def predictive_pmf(
+    model: BetaGeo,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    t: np.ndarray,
+    n_max: int,
+    *,
+    max_draws: int = _MAX_DRAWS,
+) -> np.ndarray:
+    """P(X(t) = n | history) for n = 0..n_max, averaged over (up to ``max_draws``) draws.
+
+    Returns shape ``(len(x), n_max + 1)``; the mass above ``n_max`` is the remainder.
+    """
+    params = _thinned_params(model, max_draws)
+    out = np.empty((len(x), n_max + 1))
+    size = max(1, int(2**24 // (len(params["r"]) * (n_max + 1))))
+    for start in range(0, len(x), size):
+        part = slice(start, start + size)
+        cx, ctx, cT = x[part], t_x[part], T[part]
+        alive = bgnbd.probability_alive(numpy_ops, cx, ctx, cT, **params)[..., None]
+        new = bgnbd.probability_of_purchases_new_upto(
+            numpy_ops,
+            t,
+            n_max,
+            params["r"] + cx,
+            params["alpha"] + cT,
+            params["a"],
+            params["b"] + cx,
+        )
+        pmf = alive * new
+        pmf[..., 0] += 1 - alive[..., 0]
+        out[part] = pmf.mean(axis=0)
+    return out
+
+
+def evaluate(
+    model: BetaGeo,
+    rfm: pd.DataFrame,
+    *,
+    spend_model: GammaGamma | None = None,
+    ci_probs: tuple[float, ...] = CI_PROBS,
+    seed: int | None = 0,
+    max_draws: int = _MAX_DRAWS,
+) -> Evaluation:
+    """Evaluate a fitted :class:`~clvlab.BetaGeo` on an RFM table with holdout columns.
+
+    Parameters
+    ----------
+    model
+        A fitted BG/NBD model (any method).
+    rfm
+        Calibration RFM with ``frequency_holdout`` and ``duration_holdout``.
+    spend_model
+        Optional fitted Gamma-Gamma: adds the error of expected spend against
+        ``monetary_value_holdout`` for customers who bought in the holdout.
+    ci_probs
+        Probabilities of the predictive intervals whose coverage is reported.
+    seed
+        Seed of the randomised PIT.
+    max_draws
+        Parameter draws used for the predictive distribution (evenly thinned).
+    """
+    if not isinstance(model, BetaGeo):
+        raise ClvlabError(f"evaluate needs a fitted BetaGeo, got {type(model).__name__}")
+    model.check_fitted()
+    table = validate_rfm(rfm, holdout=True, monetary=spend_model is not None)
+    actual = table["frequency_holdout"].to_numpy(dtype=float)
+    horizon = table["duration_holdout"].to_numpy(dtype=float)
+    expected = _frame(model.expected_purchases(table, float(horizon[0])))
+    if not np.allclose(horizon, horizon[0]):
+        raise ClvlabError("duration_holdout differs between customers; evaluate needs one")
+    predicted = expected["estimate"].to_numpy()
+    metrics = _errors(predicted, actual, "purchases_")
+    metrics["predicted_total"] = float(predicted.sum())
+    metrics["actual_total"] = float(actual.sum())
+
+    x = table["frequency"].to_numpy(dtype=float)
+    groups = np.minimum(x, 7).astype(int)
+    labels = [str(g) if g < 7 else "7+" for g in range(8)]
+    by_frequency = pd.DataFrame(
+        {
+            "customers": np.bincount(groups, minlength=8),
+            "actual": np.bincount(groups, weights=actual, minlength=8)
+            / np.maximum(np.bincount(groups, minlength=8), 1),
+            "predicted": np.bincount(groups, weights=predicted, minlength=8)
+            / np.maximum(np.bincount(groups, minlength=8), 1),
+        },
+        index=pd.Index(labels, name="calibration_frequency"),
+    )
+
+    folded = fold(table.assign(_actual=actual), ("frequency", "recency", "T", "_actual"))
+    fx, ftx, fT, fa = (folded.column(c) for c in ("frequency", "recency", "T", "_actual"))
+    n_max = int(max(fa.max(), 1) * 3 + 20)
+    pmf = predictive_pmf(model, fx, ftx, fT, horizon[0], n_max, max_draws=max_draws)
+    cdf = np.cumsum(pmf, axis=1)
+    k = fa.astype(int)
+    rows = np.arange(len(fa))
+    p_obs = pmf[rows, k]
+    metrics["log_score"] = float(np.sum(folded.weights * np.log(np.maximum(p_obs, 1e-300))))
+    metrics["log_score_per_customer"] = metrics["log_score"] / folded.weights.sum()
+    below = np.where(k > 0, cdf[rows, np.maximum(k - 1, 0)], 0.0)
+    rng = np.random.default_rng(seed)
+    pit = below[folded.inverse] + rng.random(len(folded.inverse)) * p_obs[folded.inverse]
+    coverage_rows = []
+    for ci in ci_probs:
+        lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
+        lower = np.argmax(cdf >= lo_q, axis=1)
+        upper = np.argmax(cdf >= hi_q, axis=1)
+        inside = (k >= lower) & (k <= upper)
+        coverage_rows.append(
+            {
+                "ci_prob": ci,
+                "interval_coverage": float(np.sum(folded.weights * inside) / folded.weights.sum()),
+                "randomised_pit_coverage": float(np.mean((pit >= lo_q) & (pit <= hi_q))),
+            }
+        )
+        metrics[f"coverage_{round(ci * 100)}"] = coverage_rows[-1]["interval_coverage"]
+    coverage = pd.DataFrame(coverage_rows).set_index("ci_prob")
+
+    spend: dict[str, float] = {}
+    if spend_model is not None:
+        bought = actual > 0
+        if "monetary_value_holdout" not in table:
+            raise ClvlabError("spend evaluation needs monetary_value_holdout in the RFM")
+        expected_spend = _frame(spend_model.expected_spend(table))["estimate"].to_numpy()
+        spend = _errors(
+            expected_spend[bought], table["monetary_value_holdout"].to_numpy()[bought], "spend_"
+        )
+        metrics.update(spend)
+    loo_result = loo(model, table) if model.method_ in ("nuts", "advi") else {}
+    if loo_result:
+        metrics["elpd_loo"] = loo_result["elpd_loo"]
+    return Evaluation(model.name, model.method_, metrics, by_frequency, coverage, spend, loo_result)
+
+
+def loo(model: BetaGeo, rfm: pd.DataFrame) -> dict[str, Any]:
+    """PSIS-LOO of a Bayesian fit on the folded likelihood.
+
+    Customers in one folded row have identical data, so leaving any one of them out is
+    the same computation: the row's pointwise elpd is computed once (by ArviZ's PSIS on
+    the row's log-likelihood draws) and counted once per customer in it. The total is
+    therefore exactly the unfolded PSIS-LOO, at the cost of the folded rows. Pareto k is
+    reported per row, with the number of customers whose row has k > 0.7.
+    """
+    az = import_quietly("arviz")
+    data = model.prepare(rfm)
+    pointwise = model.loglik_pointwise(rfm)
+    posterior = {n: model.draws_[n].to_numpy() for n in model.param_names}
+    idata = az.from_dict(posterior=posterior, log_likelihood={"loglik": pointwise})
+    result = az.loo(idata, pointwise=True)
+    elpd_rows = np.asarray(result.loo_i)
+    k = np.asarray(result.pareto_k)
+    w = data.weights
+    n = float(w.sum())
+    mean = float(np.sum(w * elpd_rows) / n)
+    variance = float(np.sum(w * (elpd_rows - mean) ** 2) / max(n - 1, 1))
+    return {
+        "elpd_loo": float(np.sum(w * elpd_rows)),
+        "se": float(np.sqrt(n * variance)),
+        "pareto_k_max": float(k.max()),
+        "customers_k_above_0.7": int(np.sum(w[k > 0.7])),
+        "rows": len(w),
+    }

@@ -91,7 +91,7 @@ def test_compare_ranks_models_and_baselines(
     fitted: clvlab.BetaGeo, cdnow_sample_rfm: pd.DataFrame
 ) -> None:
     table = clvlab.compare([fitted], cdnow_sample_rfm, names=["bgnbd mle"])
-    assert list(table.index)[0] == "bgnbd mle"
+    assert table.index[0] == "bgnbd mle"
     assert {"baseline: run rate", "baseline: population mean"} <= set(table.index)
     assert list(table["rank"]) == [1, 2, 3]
     # both baselines predict 2,930 holdout purchases (mean calibration rate x 39 weeks)

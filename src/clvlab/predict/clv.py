@@ -46,7 +46,7 @@ from clvlab.errors import ClvlabError
 from clvlab.formulas import bgnbd, gamma_gamma
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind
-from clvlab.predict.customer import simulate_spend_rate
+from clvlab.predict.customer import draw_latent_state, simulate_spend_rate
 from clvlab.predict.engine import DrawSource, predict_frame
 from clvlab.units import convert, normalize_unit
 
@@ -252,13 +252,8 @@ def _simulate_value(
     discounts: np.ndarray,
 ) -> np.ndarray:
     """Realised discounted value: purchases simulated period by period, values drawn."""
-    x, t_x, T = cols["frequency"], cols["recency"], cols["T"]
-    r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
-    shape = np.broadcast_shapes(np.shape(r), np.shape(x))
-    alive = rng.random(shape) < bgnbd.probability_alive(ops, x, t_x, T, r, alpha, a, b)
-    lam = rng.gamma(np.broadcast_to(r + x, shape)) / (alpha + T)
-    drop = np.clip(rng.beta(np.broadcast_to(a, shape), np.broadcast_to(b + x, shape)), 1e-12, 1)
-    remaining = np.where(alive, rng.geometric(drop), 0)
+    lam, remaining = draw_latent_state(rng, cols, p)
+    shape = lam.shape
     nu = simulate_spend_rate(rng, cols, p)
     shape_p = np.broadcast_to(p["p"], shape)
     value = np.zeros(shape)

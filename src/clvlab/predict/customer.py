@@ -25,7 +25,7 @@ from clvlab.predict.engine import param_columns, predict_frame
 if TYPE_CHECKING:
     from clvlab.models.base import BaseModel
 
-__all__ = ["PurchasePredictions", "SpendPredictions", "simulate_counts"]
+__all__ = ["PurchasePredictions", "SpendPredictions", "draw_latent_state", "simulate_counts"]
 
 Result = pd.DataFrame | tuple[pd.DataFrame, xr.DataArray]
 _BG = ("frequency", "recency", "T")
@@ -35,26 +35,34 @@ def _bg_args(cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np
     return cols["frequency"], cols["recency"], cols["T"]
 
 
-def simulate_counts(
-    rng: np.random.Generator,
-    t: float,
-    cols: Mapping[str, np.ndarray],
-    params: Mapping[str, Any],
-) -> np.ndarray:
-    """Realised purchases in ``(T, T + t]`` for every draw and customer.
+def draw_latent_state(
+    rng: np.random.Generator, cols: Mapping[str, np.ndarray], params: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's purchase rate and remaining purchases, given history, per draw.
 
-    Per draw: alive at T with probability P(alive); if alive, ``lambda ~ Gamma(r + x,
-    alpha + T)`` and ``p ~ Beta(a, b + x)``; the customer drops out after ``M ~
-    Geometric(p)`` further purchases, so the count is ``min(Poisson(lambda t), M)``.
+    Alive at T with probability P(alive) (FHL 2005 eq. 11); if alive, ``lambda ~ Gamma(r +
+    x, alpha + T)`` and ``p ~ Beta(a, b + x)``, and the customer drops out after ``M ~
+    Geometric(p)`` further purchases. Returns ``(lambda, M)`` with ``M = 0`` when dead.
     """
     x, t_x, T = _bg_args(cols)
     r, alpha, a, b = (params[n] for n in ("r", "alpha", "a", "b"))
     shape = np.broadcast_shapes(np.shape(r), np.shape(x))
     alive = rng.random(shape) < bgnbd.probability_alive(ops, x, t_x, T, r, alpha, a, b)
     lam = rng.gamma(np.broadcast_to(r + x, shape)) / (alpha + T)
-    p = np.clip(rng.beta(np.broadcast_to(a, shape), np.broadcast_to(b + x, shape)), 1e-12, 1)
-    lifetime = rng.geometric(p)
-    return np.where(alive, np.minimum(rng.poisson(lam * t), lifetime), 0).astype(float)
+    drop = np.clip(rng.beta(np.broadcast_to(a, shape), np.broadcast_to(b + x, shape)), 1e-12, 1)
+    return lam, np.where(alive, rng.geometric(drop), 0)
+
+
+def simulate_counts(
+    rng: np.random.Generator,
+    t: float,
+    cols: Mapping[str, np.ndarray],
+    params: Mapping[str, Any],
+) -> np.ndarray:
+    """Realised purchases in ``(T, T + t]`` for every draw and customer:
+    ``min(Poisson(lambda t), M)`` with ``(lambda, M)`` from :func:`draw_latent_state`."""
+    lam, remaining = draw_latent_state(rng, cols, params)
+    return np.minimum(rng.poisson(lam * t), remaining).astype(float)
 
 
 def _as_model(obj: object) -> BaseModel:

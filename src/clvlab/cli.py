@@ -20,13 +20,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from clvlab.bench import run_bench
+
+    run_bench(args.config, progress=not args.no_progress)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``clvlab`` argument parser."""
     parser = argparse.ArgumentParser(
         prog="clvlab",
         description="Probabilistic customer-lifetime-value modelling.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  clvlab demo --out results/\n",
+        epilog=(
+            "examples:\n  clvlab demo --out results/\n"
+            "  clvlab bench benchmarks/model_comparison.toml\n"
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
@@ -41,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("--quick", action="store_true", help="small draw counts, for smoke tests")
     demo.set_defaults(func=_demo)
+    bench = sub.add_parser(
+        "bench",
+        help="run (or resume) a model-comparison benchmark from a TOML config",
+        description=(
+            "Fit and evaluate every (dataset, seed, model) cell of CONFIG on the holdout, "
+            "each in a fresh process. Finished cells are kept in OUTPUT/cells/ and skipped "
+            "on a re-run, so an interrupted run resumes. Writes results.csv and results.md."
+        ),
+    )
+    bench.add_argument("config", help="TOML config (see clvlab.bench for the format)")
+    bench.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    bench.set_defaults(func=_bench)
     return parser
 
 

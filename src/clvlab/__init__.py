@@ -25,7 +25,7 @@ from clvlab.errors import (
     NotFittedError,
     SamplingWarning,
 )
-from clvlab.evaluate import Evaluation, compare, evaluate
+from clvlab.evaluate import Evaluation, compare, evaluate, tracking
 from clvlab.io import load
 from clvlab.models import BetaGeo, GammaGamma, Prior
 from clvlab.predict import clv, per_period_rate
@@ -59,6 +59,7 @@ __all__ = [
     "rfm_metadata",
     "rfm_summary",
     "simulate_transactions",
+    "tracking",
     "validate_rfm",
     "validate_transactions",
 ]

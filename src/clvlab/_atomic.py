@@ -11,6 +11,12 @@ from pathlib import Path
 __all__ = ["atomic_path"]
 
 
+def _default_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` on success.
@@ -34,6 +40,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would have.
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _default_mode())
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())

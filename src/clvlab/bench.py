@@ -90,7 +90,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def _dataset(spec: Mapping[str, Any], seed: int) -> tuple[pd.DataFrame, dict[str, float]]:
+def _dataset(
+    spec: Mapping[str, Any], seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """The RFM table, the transaction log it came from, and the true parameters."""
     from clvlab import datasets
     from clvlab.data import rfm_summary
 
@@ -113,7 +116,7 @@ def _dataset(spec: Mapping[str, Any], seed: int) -> tuple[pd.DataFrame, dict[str
             calibration_end=str(cal_end),
             observation_end=log.attrs["clvlab"]["observation_end"],
         )
-        return rfm, truth
+        return rfm, log, truth
     log = datasets.load_cdnow_sample() if source == "cdnow_sample" else datasets.load_cdnow_master()
     rfm = rfm_summary(
         log,
@@ -121,7 +124,7 @@ def _dataset(spec: Mapping[str, Any], seed: int) -> tuple[pd.DataFrame, dict[str
         calibration_end=spec.get("calibration_end", "1997-09-30"),
         observation_end=spec.get("observation_end", "1998-06-30"),
     )
-    return rfm, {}
+    return rfm, log, {}
 
 
 def _run_cell(dataset: dict[str, Any], model_spec: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -130,7 +133,7 @@ def _run_cell(dataset: dict[str, Any], model_spec: dict[str, Any], seed: int) ->
 
     from clvlab import BetaGeo, Prior, SamplingWarning, evaluate
 
-    rfm, truth = _dataset(dataset, seed)
+    rfm, log, truth = _dataset(dataset, seed)
     priors = {k: Prior.from_dict(v) for k, v in model_spec.get("priors", {}).items()}
     model = BetaGeo(priors=priors)
     method = model_spec.get("method", "mle")
@@ -139,7 +142,7 @@ def _run_cell(dataset: dict[str, Any], model_spec: dict[str, Any], seed: int) ->
         warnings.simplefilter("always", SamplingWarning)
         model.fit(rfm, method=method, seed=seed, progress=False, **model_spec.get("options", {}))
     fit_seconds = time.perf_counter() - started
-    ev = evaluate(model, rfm, seed=seed)
+    ev = evaluate(model, rfm, seed=seed, transactions=log)
     result: dict[str, Any] = {
         "dataset": dataset["name"],
         "model": model_spec["name"],
@@ -226,6 +229,7 @@ def _markdown(table: pd.DataFrame) -> str:
             "actual_total",
             "log_score",
             "coverage_90",
+            "tracking_mape_holdout",
             "elpd_loo",
             "diag_max_r_hat",
             "diag_min_ess_bulk",

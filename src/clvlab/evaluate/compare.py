@@ -28,6 +28,7 @@ _COLUMNS = [
     "actual_total",
     "log_score",
     "coverage_90",
+    "tracking_mape_holdout",
     "elpd_loo",
     "fit_seconds",
 ]
@@ -40,11 +41,16 @@ def compare(
     names: Sequence[str] | None = None,
     rank_by: str = "purchases_rmse",
     seed: int | None = 0,
+    transactions: pd.DataFrame | None = None,
+    customer_id_col: str = "customer_id",
+    datetime_col: str = "date",
 ) -> pd.DataFrame:
     """Evaluate each model on the holdout and rank them with the baselines.
 
     Returns a DataFrame indexed by name, sorted by ``rank_by`` (lower is better), with
-    a ``rank`` column. Baselines have no log score, coverage or fit time.
+    a ``rank`` column. Baselines have no log score, coverage or fit time. With the
+    ``transactions`` the RFM came from, the table also has the tracking error of the
+    cumulative repeat purchases (see :func:`clvlab.tracking`).
     """
     table = validate_rfm(rfm, holdout=True)
     labels = (
@@ -54,7 +60,14 @@ def compare(
     )
     rows = {}
     for label, model in zip(labels, models, strict=True):
-        metrics = evaluate(model, table, seed=seed).metrics
+        metrics = evaluate(
+            model,
+            rfm,
+            seed=seed,
+            transactions=transactions,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+        ).metrics
         metrics["fit_seconds"] = float(model.fit_info_.get("seconds", np.nan))
         rows[label] = metrics
     actual = table["frequency_holdout"].to_numpy(dtype=float)
@@ -73,4 +86,5 @@ def compare(
     frame = frame.dropna(axis=1, how="all").sort_values(rank_by)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame.index.name = "model"
+    frame.attrs["clvlab"] = {"quantity": "comparison", "rank_by": rank_by}
     return frame

@@ -30,6 +30,7 @@ from clvlab._imports import import_quietly
 from clvlab.data.folding import fold
 from clvlab.data.rfm import validate_rfm
 from clvlab.errors import ClvlabError
+from clvlab.evaluate.tracking import tracking, tracking_metrics
 from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
@@ -51,6 +52,7 @@ class Evaluation:
     coverage: pd.DataFrame
     spend: dict[str, float] = field(default_factory=dict)
     loo: dict[str, Any] = field(default_factory=dict)
+    tracking: pd.DataFrame | None = None
 
     def _repr_html_(self) -> str:
         head = f"<h4>{self.model} ({self.method}) on the holdout</h4>"
@@ -90,7 +92,7 @@ def predictive_pmf(
     x: np.ndarray,
     t_x: np.ndarray,
     T: np.ndarray,
-    t: np.ndarray,
+    t: float | np.ndarray,
     n_max: int,
     *,
     max_draws: int = _MAX_DRAWS,
@@ -121,6 +123,43 @@ def predictive_pmf(
     return out
 
 
+def _predictive_summaries(
+    model: BetaGeo,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    t: float,
+    k: np.ndarray,
+    tails: list[float],
+    max_draws: int,
+) -> tuple[np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+    """Per row: P(X = k), P(X < k) and the predictive quantiles at ``tails``.
+
+    The PMF is first computed up to a small count for every row; only rows whose
+    observed count or upper quantile lies beyond it are computed again, further out.
+    Most customers buy a few times at most, so this avoids a (rows x draws x max count)
+    array sized by the heaviest buyer.
+    """
+    p_obs, below = np.empty(len(k)), np.empty(len(k))
+    quantiles = {q: np.empty(len(k), dtype=int) for q in tails}
+    rows = np.arange(len(k))
+    n_max = 32
+    while len(rows):
+        pmf = predictive_pmf(model, x[rows], t_x[rows], T[rows], t, n_max, max_draws=max_draws)
+        cdf = np.cumsum(pmf, axis=1)
+        kr = k[rows]
+        done = (kr < n_max) & ((cdf[:, -2] >= max(tails)) | (n_max >= 4096))
+        at = np.arange(len(rows))[done]
+        kd = kr[done]
+        p_obs[rows[done]] = pmf[at, kd]
+        below[rows[done]] = np.where(kd > 0, cdf[at, np.maximum(kd - 1, 0)], 0.0)
+        for q in tails:
+            quantiles[q][rows[done]] = np.argmax(cdf[done] >= q, axis=1)
+        rows = rows[~done]
+        n_max = max(4 * n_max, int(k[rows].max(initial=0)) * 3 + 20)
+    return p_obs, below, quantiles
+
+
 def evaluate(
     model: BetaGeo,
     rfm: pd.DataFrame,
@@ -129,6 +168,9 @@ def evaluate(
     ci_probs: tuple[float, ...] = CI_PROBS,
     seed: int | None = 0,
     max_draws: int = _MAX_DRAWS,
+    transactions: pd.DataFrame | None = None,
+    customer_id_col: str = "customer_id",
+    datetime_col: str = "date",
 ) -> Evaluation:
     """Evaluate a fitted :class:`~clvlab.BetaGeo` on an RFM table with holdout columns.
 
@@ -147,6 +189,10 @@ def evaluate(
         Seed of the randomised PIT.
     max_draws
         Parameter draws used for the predictive distribution (evenly thinned).
+    transactions, customer_id_col, datetime_col
+        The log the RFM table was built from. When given, the evaluation also tracks
+        cumulative repeat purchases per period over calibration and holdout
+        (:func:`clvlab.evaluate.tracking.tracking`) and reports its errors.
     """
     if not isinstance(model, BetaGeo):
         raise ClvlabError(f"evaluate needs a fitted BetaGeo, got {type(model).__name__}")
@@ -178,23 +224,19 @@ def evaluate(
 
     folded = fold(table.assign(_actual=actual), ("frequency", "recency", "T", "_actual"))
     fx, ftx, fT, fa = (folded.column(c) for c in ("frequency", "recency", "T", "_actual"))
-    n_max = int(max(fa.max(), 1) * 3 + 20)
-    pmf = predictive_pmf(model, fx, ftx, fT, horizon[0], n_max, max_draws=max_draws)
-    cdf = np.cumsum(pmf, axis=1)
     k = fa.astype(int)
-    rows = np.arange(len(fa))
-    p_obs = pmf[rows, k]
+    tails = sorted({q for ci in ci_probs for q in ((1 - ci) / 2, (1 + ci) / 2)})
+    p_obs, below, quantiles = _predictive_summaries(
+        model, fx, ftx, fT, horizon[0], k, tails, max_draws
+    )
     metrics["log_score"] = float(np.sum(folded.weights * np.log(np.maximum(p_obs, 1e-300))))
     metrics["log_score_per_customer"] = metrics["log_score"] / folded.weights.sum()
-    below = np.where(k > 0, cdf[rows, np.maximum(k - 1, 0)], 0.0)
     rng = np.random.default_rng(seed)
     pit = below[folded.inverse] + rng.random(len(folded.inverse)) * p_obs[folded.inverse]
     coverage_rows = []
     for ci in ci_probs:
         lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
-        lower = np.argmax(cdf >= lo_q, axis=1)
-        upper = np.argmax(cdf >= hi_q, axis=1)
-        inside = (k >= lower) & (k <= upper)
+        inside = (k >= quantiles[lo_q]) & (k <= quantiles[hi_q])
         coverage_rows.append(
             {
                 "ci_prob": ci,
@@ -218,7 +260,19 @@ def evaluate(
     loo_result = loo(model, table) if model.method_ in ("nuts", "advi") else {}
     if loo_result:
         metrics["elpd_loo"] = loo_result["elpd_loo"]
-    return Evaluation(model.name, model.method_, metrics, by_frequency, coverage, spend, loo_result)
+    track = None
+    if transactions is not None:
+        track = tracking(
+            model,
+            rfm,
+            transactions,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+        )
+        metrics.update(tracking_metrics(track))
+    return Evaluation(
+        model.name, model.method_, metrics, by_frequency, coverage, spend, loo_result, track
+    )
 
 
 def loo(model: BetaGeo, rfm: pd.DataFrame) -> dict[str, Any]:

@@ -178,21 +178,32 @@ def probability_of_purchases_new_upto(
     """P(X(t) = n) for n = 0..n_max along a new last axis (eq. 8 for all n at once).
 
     The finite sum of eq. 8 is a cumulative sum of negative-binomial terms, so the whole
-    PMF costs O(n_max) rather than O(n_max**2). NumPy backend only.
+    PMF costs O(n_max) rather than O(n_max**2). The Gamma and Beta function ratios are
+    built as running products, NB(n) = NB(n-1) (r+n-1) z / n and
+    B(a, b+n) / B(a, b) = prod_{j<n} (b+j) / (a+b+j), which avoids evaluating log-gamma
+    functions on the whole (draws x rows x n) array. NumPy backend only.
     """
     import numpy as np
 
-    n = np.arange(n_max + 1, dtype=float)
     r, alpha, a, b, t = (np.asarray(v, dtype=float)[..., None] for v in (r, alpha, a, b, t))
-    log_p0 = r * (ops.log(alpha) - ops.log(alpha + t))
-    log_z = ops.log(t) - ops.log(alpha + t)
-    log_nb = ops.gammaln(r + n) - ops.gammaln(r) - ops.gammaln(n + 1.0) + log_p0 + n * log_z
-    nb = ops.exp(log_nb)
-    first = ops.exp(ops.betaln(a, b + n) - ops.betaln(a, b) + log_nb)
-    below = np.cumsum(nb, axis=-1) - nb  # sum over j < n
-    n_pos = np.maximum(n, 1.0)
-    second = ops.exp(ops.betaln(a + 1, b + n_pos - 1) - ops.betaln(a, b)) * (1 - below)
-    return first + np.where(n > 0, second, 0.0)
+    n = np.arange(1, n_max + 1, dtype=float)
+    z = t / (alpha + t)
+    p0 = ops.exp(r * (ops.log(alpha) - ops.log(alpha + t)))
+    shape = np.broadcast_shapes(r.shape, alpha.shape, a.shape, b.shape, t.shape)
+    shape = (*shape[:-1], n_max + 1)
+    nb = np.empty(shape)
+    nb[..., 0] = p0[..., 0]
+    nb[..., 1:] = (r + n - 1) * z / n
+    np.cumprod(nb, axis=-1, out=nb)
+    beta = np.empty(shape)  # B(a, b+n) / B(a, b)
+    beta[..., 0] = 1.0
+    beta[..., 1:] = (b + n - 1) / (a + b + n - 1)
+    np.cumprod(beta, axis=-1, out=beta)
+    out = beta * nb
+    below = np.cumsum(nb[..., :-1], axis=-1)  # sum over j < n, for n >= 1
+    # B(a+1, b+n-1) / B(a, b) = B(a, b+n-1) / B(a, b) * a / (a+b+n-1)
+    out[..., 1:] += beta[..., :-1] * a / (a + b + n - 1) * (1 - below)
+    return out
 
 
 def conditional_probability_of_purchases(

@@ -1,0 +1,185 @@
+"""One table of predictions per customer, with the record of the run that made it.
+
+:func:`predict_customers` joins the four per-customer predictions (CLV, expected
+purchases, P(alive), expected spend) over one horizon and one interval, and records what
+produced them (models, method, parameters, data period). :func:`clvlab.export` writes the
+result to files and databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from clvlab.data.rfm import rfm_metadata
+from clvlab.models.beta_geo import BetaGeo
+from clvlab.models.gamma_gamma import GammaGamma
+from clvlab.predict.clv import clv
+from clvlab.units import convert, normalize_unit
+
+__all__ = ["METRICS", "CustomerPredictions", "predict_customers"]
+
+METRICS = ("clv", "expected_purchases", "probability_alive", "expected_spend")
+"""The predicted quantities, in the column order of the customer table."""
+
+
+@dataclass
+class CustomerPredictions:
+    """Per-customer predictions and the record of their run.
+
+    Attributes
+    ----------
+    table
+        Indexed by customer id; for each metric of :data:`METRICS` the columns
+        ``<metric>_estimate``, ``<metric>_lower`` and ``<metric>_upper``.
+    run
+        What produced them: ``run_id``, models, method, horizon and its unit, ci_prob,
+        interval kind, discount rate, time unit, the data period (``first_transaction``,
+        ``calibration_end``, ``observation_end``), the number of customers, the total CLV
+        with its interval, the clvlab version and the creation time (UTC).
+    parameters
+        One row per model parameter: ``model, parameter, estimate, lower, upper``.
+    """
+
+    table: pd.DataFrame
+    run: dict[str, Any]
+    parameters: pd.DataFrame = field(repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+    def long(self) -> pd.DataFrame:
+        """The table in long format: ``customer_id, metric, horizon, estimate, lower, upper``.
+
+        ``horizon`` is the CLV and purchase horizon; it is 0 for the metrics measured at
+        the end of calibration (P(alive) and expected spend per purchase).
+        """
+        parts = []
+        for metric in METRICS:
+            part = self.table[[f"{metric}_{c}" for c in ("estimate", "lower", "upper")]]
+            part.columns = pd.Index(["estimate", "lower", "upper"])
+            horizon = self.run["horizon"] if metric in ("clv", "expected_purchases") else 0.0
+            parts.append(part.assign(metric=metric, horizon=float(horizon)))
+        long = pd.concat(parts).rename_axis("customer_id").reset_index()
+        return long[["customer_id", "metric", "horizon", "estimate", "lower", "upper"]]
+
+    def _repr_html_(self) -> str:
+        run = self.run
+        head = (
+            f"<h4>CLV predictions: {run['customers']:,} customers, run {run['run_id']}</h4>"
+            f"<p>{run['purchase_model']} + {run['spend_model']} by {run['method'].upper()}; "
+            f"horizon {run['horizon']:g} {run['horizon_unit']}, {run['ci_prob']:.0%} "
+            f"{run['interval']} intervals; data {run['first_transaction']} to "
+            f"{run['calibration_end']} (calibration). Total CLV "
+            f"{run['total_clv_estimate']:,.0f} ({run['total_clv_lower']:,.0f} to "
+            f"{run['total_clv_upper']:,.0f}).</p>"
+        )
+        top = self.table.nlargest(10, "clv_estimate")
+        return head + top.to_html(float_format=lambda v: f"{v:,.3f}")
+
+
+def predict_customers(
+    purchase: BetaGeo,
+    spend: GammaGamma,
+    rfm: pd.DataFrame,
+    *,
+    horizon: float = 12.0,
+    unit: str = "M",
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+    seed: int | None = None,
+    run_id: str | None = None,
+    progress: bool = False,
+) -> CustomerPredictions:
+    """CLV, expected purchases, P(alive) and expected spend for every customer.
+
+    Parameters
+    ----------
+    purchase, spend
+        Fitted :class:`~clvlab.BetaGeo` and :class:`~clvlab.GammaGamma`, fitted by the
+        same method. The intervals use ``purchase.ci_prob`` and ``purchase.interval_kind``.
+    rfm
+        The customers, from :func:`clvlab.rfm_summary` (its metadata gives the time unit
+        and the data period).
+    horizon, unit
+        Horizon of CLV and expected purchases, e.g. 12 months.
+    discount_rate, margin
+        Per period of ``unit``, and the profit margin (see :func:`clvlab.clv`).
+    seed
+        Seed of the CLV draws.
+    run_id
+        Identifies the run in exports; a new UUID when omitted. Exporting again with
+        the same id replaces that run's rows.
+    """
+    meta = rfm_metadata(rfm)
+    time_unit = normalize_unit(meta.get("time_unit", "W"))
+    t = convert(horizon, unit, time_unit)
+    values = clv(
+        purchase,
+        spend,
+        rfm,
+        horizon=horizon,
+        unit=unit,
+        discount_rate=discount_rate,
+        margin=margin,
+        seed=seed,
+        progress=progress,
+    )
+    parts = {
+        "clv": values,
+        "expected_purchases": purchase.expected_purchases(rfm, t),
+        "probability_alive": purchase.probability_alive(rfm),
+        "expected_spend": spend.expected_spend(rfm),
+    }
+    columns = {}
+    for name, part in parts.items():
+        frame = part[0] if isinstance(part, tuple) else part
+        for col in ("estimate", "lower", "upper"):
+            columns[f"{name}_{col}"] = frame[col].to_numpy(dtype=float)
+    table = pd.DataFrame(columns, index=rfm.index.rename("customer_id"))
+    total = values[0].attrs if isinstance(values, tuple) else values.attrs
+    total_clv = total["clvlab"]["total"]
+    from clvlab import __version__
+
+    run = {
+        "run_id": run_id or uuid.uuid4().hex,
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "clvlab_version": __version__,
+        "purchase_model": purchase.name,
+        "spend_model": spend.name,
+        "method": purchase.method_,
+        "horizon": float(horizon),
+        "horizon_unit": normalize_unit(unit),
+        "ci_prob": float(purchase.ci_prob),
+        "interval": purchase.interval_kind,
+        "discount_rate": float(discount_rate),
+        "margin": float(margin),
+        "time_unit": time_unit,
+        "first_transaction": _date(meta.get("first_transaction")),
+        "calibration_end": _date(meta.get("calibration_end")),
+        "observation_end": _date(meta.get("observation_end")),
+        "customers": len(table),
+        "total_clv_estimate": float(total_clv["estimate"]),
+        "total_clv_lower": float(total_clv["lower"]),
+        "total_clv_upper": float(total_clv["upper"]),
+    }
+    parameters = pd.concat(
+        [
+            m.params_[["estimate", "lower", "upper"]]
+            .rename_axis("parameter")
+            .reset_index()
+            .assign(model=m.name)
+            for m in (purchase, spend)
+        ],
+        ignore_index=True,
+    )[["model", "parameter", "estimate", "lower", "upper"]]
+    return CustomerPredictions(table, run, parameters)
+
+
+def _date(value: object) -> dt.date | None:
+    return None if value is None else pd.Timestamp(str(value)).date()

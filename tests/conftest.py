@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import matplotlib
 import pandas as pd
@@ -37,3 +43,80 @@ def cdnow_sample_rfm(cdnow_sample: pd.DataFrame) -> pd.DataFrame:
         calibration_end="1997-09-30",
         observation_end="1998-06-30",
     )
+
+
+def _postgres_bindir() -> Path | None:
+    """Folder of the PostgreSQL server binaries, or None when none is installed."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of our own on loopback, for the session; stopped afterwards.
+
+    Skips when no server binary is installed, unless ``CLVLAB_REQUIRE_POSTGRES`` is set
+    (as ``.ci/run`` does): then a missing server fails the run instead of skipping.
+    Runs the server as the ``postgres`` user when the tests run as root (PostgreSQL
+    refuses to run as root).
+    """
+    bindir = _postgres_bindir()
+    if bindir is None:
+        if os.environ.get("CLVLAB_REQUIRE_POSTGRES"):
+            pytest.fail("CLVLAB_REQUIRE_POSTGRES is set but no PostgreSQL server is installed")
+        pytest.skip("no PostgreSQL server binary (initdb) on this machine")
+    root = Path(tempfile.mkdtemp(prefix="clvlab-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    password = "clvlab-test-password"
+    pwfile = root / "pw"
+    pwfile.write_text(password + "\n")
+    if prefix:
+        shutil.chown(pwfile, "postgres", "postgres")
+    data = root / "data"
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed: {done.stdout}\n{done.stderr}")
+
+    port = _free_port()
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "clvlab",
+        f"--pwfile={pwfile}",
+        "--auth=scram-sha-256",
+        "--encoding=UTF8",
+        "--no-sync",
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(root / "log"),
+        "-w",
+        "start",
+    )
+    try:
+        yield f"postgresql://clvlab:{password}@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)

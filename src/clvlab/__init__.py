@@ -21,14 +21,17 @@ from clvlab.errors import (
     ConvergenceError,
     DataQualityWarning,
     DataValidationError,
+    ExportError,
     ModelFileError,
     NotFittedError,
     SamplingWarning,
 )
 from clvlab.evaluate import Evaluation, compare, evaluate, tracking
+from clvlab.export import export, read_export
 from clvlab.io import load
 from clvlab.models import BetaGeo, GammaGamma, Prior
 from clvlab.predict import clv, per_period_rate
+from clvlab.predict.table import CustomerPredictions, predict_customers
 
 try:
     __version__ = _metadata.version("clvlab")
@@ -39,9 +42,11 @@ __all__ = [
     "BetaGeo",
     "ClvlabError",
     "ConvergenceError",
+    "CustomerPredictions",
     "DataQualityWarning",
     "DataValidationError",
     "Evaluation",
+    "ExportError",
     "FoldedTable",
     "GammaGamma",
     "ModelFileError",
@@ -53,9 +58,12 @@ __all__ = [
     "compare",
     "datasets",
     "evaluate",
+    "export",
     "fold",
     "load",
     "per_period_rate",
+    "predict_customers",
+    "read_export",
     "rfm_metadata",
     "rfm_summary",
     "simulate_transactions",

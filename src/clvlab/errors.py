@@ -14,6 +14,7 @@ __all__ = [
     "ConvergenceError",
     "DataQualityWarning",
     "DataValidationError",
+    "ExportError",
     "ModelFileError",
     "NotFittedError",
     "SamplingWarning",
@@ -65,6 +66,12 @@ class ConvergenceError(ClvlabError, RuntimeError):
 
 class ModelFileError(ClvlabError, OSError):
     """A saved model file is corrupt, incomplete or written by another model."""
+
+
+class ExportError(ClvlabError, OSError):
+    """An export target cannot be written: an unwritable path, an unreachable database,
+    rejected credentials, or an existing table whose schema differs. Earlier exports at
+    the target are left as they were."""
 
 
 class DataQualityWarning(UserWarning):

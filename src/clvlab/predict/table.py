@@ -21,10 +21,11 @@ from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.predict.clv import clv
 from clvlab.units import convert, normalize_unit
 
-__all__ = ["METRICS", "CustomerPredictions", "predict_customers"]
+__all__ = ["METRICS", "CustomerPredictions", "long_format", "predict_customers"]
 
 METRICS = ("clv", "expected_purchases", "probability_alive", "expected_spend")
 """The predicted quantities, in the column order of the customer table."""
+_HORIZON_METRICS = ("clv", "expected_purchases")
 
 
 @dataclass
@@ -54,19 +55,8 @@ class CustomerPredictions:
         return str(self.run["run_id"])
 
     def long(self) -> pd.DataFrame:
-        """The table in long format: ``customer_id, metric, horizon, estimate, lower, upper``.
-
-        ``horizon`` is the CLV and purchase horizon; it is 0 for the metrics measured at
-        the end of calibration (P(alive) and expected spend per purchase).
-        """
-        parts = []
-        for metric in METRICS:
-            part = self.table[[f"{metric}_{c}" for c in ("estimate", "lower", "upper")]]
-            part.columns = pd.Index(["estimate", "lower", "upper"])
-            horizon = self.run["horizon"] if metric in ("clv", "expected_purchases") else 0.0
-            parts.append(part.assign(metric=metric, horizon=float(horizon)))
-        long = pd.concat(parts).rename_axis("customer_id").reset_index()
-        return long[["customer_id", "metric", "horizon", "estimate", "lower", "upper"]]
+        """The table in long format (see :func:`long_format`)."""
+        return long_format(self.table, self.run["horizon"])
 
     def _repr_html_(self) -> str:
         run = self.run
@@ -81,6 +71,32 @@ class CustomerPredictions:
         )
         top = self.table.nlargest(10, "clv_estimate")
         return head + top.to_html(float_format=lambda v: f"{v:,.3f}")
+
+
+def long_format(table: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """A customer table in long format: ``customer_id, metric, horizon, estimate, lower,
+    upper``, one row per customer and metric.
+
+    ``horizon`` is the CLV and purchase horizon; it is 0 for the metrics measured at the
+    end of calibration (P(alive) and expected spend per purchase).
+    """
+    ids = table.index.to_numpy()
+    parts = []
+    for metric in METRICS:
+        bounds = [table[f"{metric}_{c}"].to_numpy() for c in ("estimate", "lower", "upper")]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids,
+                    "metric": metric,
+                    "horizon": float(horizon) if metric in _HORIZON_METRICS else 0.0,
+                    "estimate": bounds[0],
+                    "lower": bounds[1],
+                    "upper": bounds[2],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def predict_customers(

@@ -6,7 +6,7 @@ per-customer predictions with intervals.
 
 from importlib import metadata as _metadata
 
-from clvlab import datasets
+from clvlab import datasets, plots
 from clvlab.data import (
     FoldedTable,
     fold,
@@ -31,6 +31,7 @@ from clvlab.export import export, read_export
 from clvlab.io import load
 from clvlab.models import BetaGeo, GammaGamma, Prior
 from clvlab.predict import clv, per_period_rate
+from clvlab.predict.checks import frequency_check, frequency_recency_matrix
 from clvlab.predict.table import CustomerPredictions, predict_customers
 
 try:
@@ -60,8 +61,11 @@ __all__ = [
     "evaluate",
     "export",
     "fold",
+    "frequency_check",
+    "frequency_recency_matrix",
     "load",
     "per_period_rate",
+    "plots",
     "predict_customers",
     "read_export",
     "rfm_metadata",

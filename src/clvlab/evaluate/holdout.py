@@ -32,6 +32,7 @@ from clvlab.data.rfm import validate_rfm
 from clvlab.errors import ClvlabError
 from clvlab.evaluate.tracking import tracking, tracking_metrics
 from clvlab.formulas import bgnbd, numpy_ops
+from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
 
@@ -121,6 +122,28 @@ def predictive_pmf(
         pmf[..., 0] += 1 - alive[..., 0]
         out[part] = pmf.mean(axis=0)
     return out
+
+
+def _group_mean_interval(
+    model: BetaGeo,
+    table: pd.DataFrame,
+    t: float,
+    groups: np.ndarray,
+    ci_prob: float,
+    max_draws: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval over parameter draws of each group's mean expected holdout purchases
+    (FHL 2005 eq. 10 per customer, averaged within the group under each draw)."""
+    folded = fold(table.assign(_group=groups), ("frequency", "recency", "T", "_group"))
+    x, t_x, T, g = (folded.column(c) for c in ("frequency", "recency", "T", "_group"))
+    params = _thinned_params(model, max_draws)
+    values = bgnbd.conditional_expected_purchases(numpy_ops, t, x, t_x, T, **params)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    weights = np.zeros((len(g), max(n_groups, 8)))
+    weights[np.arange(len(g)), g.astype(int)] = folded.weights
+    sums = np.asarray(values) @ weights
+    means = sums / np.maximum(weights.sum(axis=0), 1)
+    return interval(means, ci_prob)
 
 
 def _predictive_summaries(
@@ -221,6 +244,11 @@ def evaluate(
         },
         index=pd.Index(labels, name="calibration_frequency"),
     )
+    ci = max(ci_probs)
+    by_frequency["predicted_lower"], by_frequency["predicted_upper"] = _group_mean_interval(
+        model, table, float(horizon[0]), groups, ci, max_draws
+    )
+    by_frequency.attrs["clvlab"] = {"ci_prob": ci}
 
     folded = fold(table.assign(_actual=actual), ("frequency", "recency", "T", "_actual"))
     fx, ftx, fT, fa = (folded.column(c) for c in ("frequency", "recency", "T", "_actual"))

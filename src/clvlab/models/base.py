@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from clvlab.data.folding import FoldedTable
+from clvlab.data.rfm import rfm_metadata
 from clvlab.errors import ClvlabError, NotFittedError
 from clvlab.formulas import numpy_ops
 from clvlab.inference import bayes, mle
@@ -150,7 +151,7 @@ class BaseModel(ABC):
         started = time.perf_counter()
         self.idata_: Any = None
         self.diagnostics_: pd.DataFrame | None = None
-        info: dict[str, Any] = {"method": method, "seed": seed}
+        info: dict[str, Any] = {"method": method, "seed": seed, "data": _data_period(rfm)}
         if method == "mle":
             info.update(
                 self._fit_mle(
@@ -323,6 +324,52 @@ class BaseModel(ABC):
             )
         return "\n".join(lines)
 
+    def prior_draws(self, rfm: pd.DataFrame, n_draws: int, seed: int | None = None) -> np.ndarray:
+        """Draws from the priors a Bayesian fit on ``rfm`` would use (the defaults,
+        overridden by ``priors``), shape ``(n_draws, n_params)``."""
+        data = self.prepare(rfm)
+        priors = {**self.default_priors(data), **self.priors}
+        rng = np.random.default_rng(seed)
+        seeds = rng.integers(0, 2**31, len(self.param_names))
+        return np.stack(
+            [
+                np.asarray(priors[n].sample(n_draws, int(s)), dtype=float)
+                for n, s in zip(self.param_names, seeds, strict=True)
+            ],
+            axis=-1,
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter summary: data period, method, parameters with intervals, diagnostics."""
+        from html import escape
+
+        if not hasattr(self, "draws_"):
+            return f"<p>{escape(self.display_name)}: not fitted</p>"
+        info = self.fit_info_
+        period = info.get("data", {})
+        head = (
+            f"<h4>{escape(self.display_name)} fitted by {self.method_.upper()}</h4><p>"
+            f"{self.n_customers_:,} customers ({self.n_rows_:,} folded rows)"
+        )
+        if period.get("calibration_end"):
+            head += (
+                f"; data {period.get('first_transaction')} to {period['calibration_end']}"
+                f" (calibration), time unit {period.get('time_unit')}"
+            )
+        head += f"; log-likelihood {self.log_likelihood_:,.2f}; {info['seconds']:.1f} s</p>"
+        params = f"<p>parameters, {self.ci_prob:.0%} {self.interval_kind} intervals:</p>"
+        params += self.params_.to_html(float_format=lambda v: f"{v:.4g}")
+        tail = ""
+        if "diagnostics" in info:
+            d = info["diagnostics"]
+            tail = (
+                f"<p>max r_hat {d['max_r_hat']:.3f}, min bulk ESS {d['min_ess_bulk']:.0f}, "
+                f"min tail ESS {d['min_ess_tail']:.0f}, {d['divergences']} divergences</p>"
+            )
+        elif self.method_ == "mle":
+            tail = f"<p>uncertainty: {escape(str(info.get('uncertainty', '')))}</p>"
+        return head + params + tail
+
     def __repr__(self) -> str:
         state = f"fitted by {self.method_}" if hasattr(self, "draws_") else "not fitted"
         return f"{type(self).__name__}({state})"
@@ -339,6 +386,13 @@ class BaseModel(ABC):
         from clvlab.io import load_model
 
         return load_model(path, expected=cls)
+
+
+def _data_period(rfm: pd.DataFrame) -> dict[str, Any]:
+    """The time unit and dates of an RFM table from ``rfm_summary``, for the record."""
+    meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
+    keys = ("time_unit", "first_transaction", "calibration_end", "observation_end")
+    return {k: meta[k] for k in keys if k in meta}
 
 
 def model_class(name: str) -> type[BaseModel]:

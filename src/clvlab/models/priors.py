@@ -41,6 +41,21 @@ class Prior:
             raise ClvlabError(f"prior for {name!r}: PyMC has no distribution {self.dist!r}")
         return factory(name, **self.kwargs)
 
+    def sample(self, n: int, seed: int | None = None) -> Any:
+        """``n`` draws from the prior (a NumPy array), for prior predictive checks."""
+        import pymc as pm
+
+        if self.dist in ("HalfFlat", "Flat"):
+            raise ClvlabError(
+                f"{self} is improper and cannot be sampled; use a proper prior for prior "
+                "predictive checks"
+            )
+        factory = getattr(pm, self.dist, None)
+        if factory is None or not isinstance(factory, type):
+            raise ClvlabError(f"PyMC has no distribution {self.dist!r}")
+        dist: Any = factory
+        return pm.draw(dist.dist(**self.kwargs), draws=n, random_seed=seed)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"dist": self.dist, "kwargs": dict(self.kwargs)}

@@ -1,0 +1,114 @@
+"""Tables behind the diagnostic plots: predictive checks and frequency x recency grids.
+
+Each function computes; :mod:`clvlab.plots` only draws what they return.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from clvlab.data.rfm import validate_rfm
+from clvlab.data.simulate import simulate_frequency
+from clvlab.errors import ClvlabError
+from clvlab.inference.draws import interval
+from clvlab.models.beta_geo import BetaGeo
+
+__all__ = ["frequency_check", "frequency_recency_matrix"]
+
+
+def frequency_check(
+    model: BetaGeo,
+    rfm: pd.DataFrame,
+    *,
+    kind: Literal["posterior", "prior"] = "posterior",
+    n_draws: int = 200,
+    max_frequency: int = 7,
+    ci_prob: float = 0.9,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Predictive check of the calibration frequency histogram.
+
+    For each of ``n_draws`` parameter draws (from the fit, or from the priors with
+    ``kind="prior"``), every customer's repeat purchases over their own ``T`` are
+    simulated from BG/NBD (:func:`clvlab.data.simulate.simulate_frequency`), and the
+    number of customers with 0, 1, ..., ``max_frequency``+ purchases is counted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``frequency`` (``"0"`` ... ``"7+"``): ``observed``, and the predictive
+        ``mean``, ``lower`` and ``upper`` of the count of customers. ``attrs["clvlab"]``
+        records ``kind``.
+    """
+    table = validate_rfm(rfm)
+    rng = np.random.default_rng(seed)
+    if kind == "posterior":
+        model.check_fitted()
+        draws = model.parameter_draws()
+        draws = draws[rng.choice(len(draws), size=min(n_draws, len(draws)), replace=False)]
+    elif kind == "prior":
+        draws = model.prior_draws(table, n_draws, seed=int(rng.integers(2**31)))
+    else:
+        raise ClvlabError(f"kind must be 'posterior' or 'prior', got {kind!r}")
+    exposure = table["T"].to_numpy(dtype=float)
+    bins = max_frequency + 1
+    counts = np.empty((len(draws), bins))
+    for i, row in enumerate(draws):
+        p = dict(zip(model.param_names, row, strict=True))
+        simulated = simulate_frequency(rng, exposure, p["r"], p["alpha"], p["a"], p["b"])
+        counts[i] = np.bincount(np.minimum(simulated, max_frequency), minlength=bins)
+    observed = np.bincount(np.minimum(table["frequency"].to_numpy(), max_frequency), minlength=bins)
+    lower, upper = interval(counts, ci_prob)
+    labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+    frame = pd.DataFrame(
+        {"observed": observed, "mean": counts.mean(axis=0), "lower": lower, "upper": upper},
+        index=pd.Index(labels, name="frequency"),
+    )
+    frame.attrs["clvlab"] = {"quantity": "frequency_check", "kind": kind, "ci_prob": ci_prob}
+    return frame
+
+
+def frequency_recency_matrix(
+    model: BetaGeo,
+    *,
+    quantity: Literal["expected_purchases", "probability_alive"] = "expected_purchases",
+    T: float,
+    t: float = 1.0,
+    max_frequency: int | None = None,
+    n_recency: int = 40,
+) -> pd.DataFrame:
+    """A grid of a prediction over calibration frequency and recency, at one ``T``.
+
+    Rows are frequencies 0..``max_frequency`` (default 40), columns ``n_recency``
+    recencies from 0 to ``T``. Cells with ``frequency = 0`` and
+    ``recency > 0`` are impossible and left empty (NaN). ``quantity`` is the expected
+    purchases in the next ``t`` periods or P(alive), at the model's point estimate.
+    """
+    model.check_fitted()
+    if max_frequency is None:
+        max_frequency = 40
+    x = np.arange(max_frequency + 1, dtype=float)
+    recency = np.linspace(0.0, T, n_recency)
+    xx, rr = np.meshgrid(x, recency, indexing="ij")
+    valid = (xx > 0) == (rr > 0)
+    grid = pd.DataFrame({"frequency": xx[valid], "recency": rr[valid], "T": float(T)})
+    grid["frequency"] = grid["frequency"].astype(np.int64)
+    if quantity == "expected_purchases":
+        values = model.expected_purchases(grid, t)
+    elif quantity == "probability_alive":
+        values = model.probability_alive(grid)
+    else:
+        raise ClvlabError(f"unknown quantity {quantity!r}")
+    assert isinstance(values, pd.DataFrame)
+    out = np.full(xx.shape, np.nan)
+    out[valid] = values["estimate"].to_numpy()
+    frame = pd.DataFrame(
+        out,
+        index=pd.Index(x.astype(int), name="frequency"),
+        columns=pd.Index(recency, name="recency"),
+    )
+    frame.attrs["clvlab"] = {"quantity": quantity, "T": float(T), "t": float(t)}
+    return frame

@@ -62,7 +62,13 @@ class Evaluation:
             .to_frame()
             .to_html(float_format=lambda v: f"{v:.4f}")
         )
-        return head + metrics + self.coverage.to_html(float_format=lambda v: f"{v:.3f}")
+        by_frequency = self.by_frequency.to_html(float_format=lambda v: f"{v:.4f}")
+        parts = [head, metrics, "<p>interval coverage</p>"]
+        parts.append(self.coverage.to_html(float_format=lambda v: f"{v:.3f}"))
+        parts += ["<p>mean holdout purchases by calibration frequency</p>", by_frequency]
+        if self.loo:
+            parts.append(f"<p>PSIS-LOO: {self.loo}</p>")
+        return "".join(parts)
 
 
 def _frame(result: object) -> pd.DataFrame:

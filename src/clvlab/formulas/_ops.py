@@ -40,20 +40,40 @@ def _gather_by_value(fn: Any, column: Any) -> Any:
     return np.take(fn(unique), inverse.ravel(), axis=-1)
 
 
-numpy_ops = SimpleNamespace(
-    name="numpy",
-    per_value=_direct,
-    log=np.log,
-    log1p=np.log1p,
-    exp=np.exp,
-    gammaln=special.gammaln,
-    betaln=special.betaln,
-    logaddexp=np.logaddexp,
-    where=np.where,
-    maximum=np.maximum,
-    hyp2f1=special.hyp2f1,
-    sum=np.sum,
+#: Every backend provides these functions, under these names.
+FUNCTIONS = (
+    "log",
+    "log1p",
+    "exp",
+    "expit",
+    "gammaln",
+    "betaln",
+    "logaddexp",
+    "where",
+    "maximum",
+    "hyp2f1",
+    "sum",
 )
+
+
+def _backend(
+    name: str, per_value: Any, sources: tuple[Any, ...], **renamed: Any
+) -> SimpleNamespace:
+    """A namespace with every name of :data:`FUNCTIONS`: from ``renamed`` if given there,
+    else the first of ``sources`` (modules) that has it."""
+    functions = {}
+    for fn in FUNCTIONS:
+        if fn in renamed:
+            functions[fn] = renamed[fn]
+            continue
+        module = next((m for m in sources if hasattr(m, fn)), None)
+        if module is None:
+            raise AttributeError(f"backend {name!r} has no {fn!r}")
+        functions[fn] = getattr(module, fn)
+    return SimpleNamespace(name=name, per_value=per_value, **functions)
+
+
+numpy_ops = _backend("numpy", _direct, (np, special))
 
 
 numpy_gather_ops = SimpleNamespace(**{**vars(numpy_ops), "name": "numpy-gather"})
@@ -70,20 +90,8 @@ def autograd_ops() -> SimpleNamespace:
     import autograd.numpy as anp
     from autograd.scipy import special as aspecial
 
-    return SimpleNamespace(
-        name="autograd",
-        per_value=_direct,
-        log=anp.log,
-        log1p=anp.log1p,
-        exp=anp.exp,
-        gammaln=aspecial.gammaln,
-        betaln=aspecial.betaln,
-        logaddexp=anp.logaddexp,
-        where=anp.where,
-        maximum=anp.maximum,
-        hyp2f1=None,  # not differentiable in autograd; no likelihood needs it
-        sum=anp.sum,
-    )
+    # hyp2f1 is not differentiable in autograd; no likelihood needs it
+    return _backend("autograd", _direct, (anp, aspecial), hyp2f1=None)
 
 
 def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNamespace:
@@ -104,19 +112,12 @@ def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNam
             return fn(unique)[index]
         return fn(column)
 
-    return SimpleNamespace(
-        name="pytensor",
-        per_value=per_value,
-        log=pt.log,
-        log1p=pt.log1p,
-        exp=pt.exp,
-        gammaln=pt.gammaln,
-        betaln=pt.special.betaln,
-        logaddexp=pt.logaddexp,
+    return _backend(
+        "pytensor",
+        per_value,
+        (pt, pt.special),
+        expit=pt.sigmoid,
         where=pt.switch,
-        maximum=pt.maximum,
-        hyp2f1=pt.hyp2f1,
-        sum=pt.sum,
     )
 
 

@@ -95,7 +95,7 @@ def probability_alive(
               (\\tfrac{\\alpha+T}{\\alpha+t_x})^{r+x}\\big)
     """
     log_odds = _log_odds_dead(ops, x, t_x, T, r, alpha, a, b)
-    return ops.where(x > 0, ops.exp(-ops.logaddexp(0.0, log_odds)), 1.0)
+    return ops.where(x > 0, ops.expit(-log_odds), 1.0)
 
 
 def probability_alive_after(

@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -170,25 +171,29 @@ def clv(
     )
     ends, discounts = cash_flow_schedule(horizon, unit, rfm_unit, discount_rate)
     source = _paired_source(purchase_model, spend_model)
-    pairs = pd.MultiIndex.from_arrays([table["frequency"], table["T"]])
-    pair_code, pair_values = pd.factorize(pairs)
-    table = table.assign(_pair=pair_code)
-    pair_x = pair_values.get_level_values(0).to_numpy(dtype=float)
-    pair_t = pair_values.get_level_values(1).to_numpy(dtype=float)
-    per_pair: dict[str, np.ndarray] = {}
-
-    def discounted(p: Mapping[str, Any]) -> np.ndarray:
-        key = "draws" if np.ndim(p["r"]) == 2 else "point"
-        if key not in per_pair:
-            per_pair[key] = _discounted_purchases_if_alive(pair_x, pair_t, p, ends, discounts)
-        return per_pair[key]
+    # P(alive) depends on (x, t_x, T) only and the discounted purchases on (x, T) only:
+    # both are computed once per distinct key and parameter draw, then gathered.
+    pair_code, pair_x, pair_t = _distinct(table, ("frequency", "T"))
+    row_code, row_x, row_tx, row_t = _distinct(table, ("frequency", "recency", "T"))
+    table = table.assign(_pair=pair_code, _row=row_code)
+    discounted = _SharedTerm(
+        lambda part, p: _discounted_purchases_if_alive(
+            pair_x[part], pair_t[part], p, ends, discounts
+        ),
+        len(pair_x),
+    )
+    alive = _SharedTerm(
+        lambda part, p: bgnbd.probability_alive(
+            ops, row_x[part], row_tx[part], row_t[part], p["r"], p["alpha"], p["a"], p["b"]
+        ),
+        len(row_x),
+    )
 
     def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-        x, t_x, T, m = (cols[c] for c in _COLUMNS)
-        alive = bgnbd.probability_alive(ops, x, t_x, T, p["r"], p["alpha"], p["a"], p["b"])
+        x, m = cols["frequency"], cols["monetary_value"]
         spend = gamma_gamma.conditional_expected_spend(ops, x, m, p["p"], p["q"], p["v"])
         future = discounted(p)[..., cols["_pair"].astype(np.intp)]
-        return margin * alive * future * spend
+        return margin * alive(p)[..., cols["_row"].astype(np.intp)] * future * spend
 
     def simulate(
         cols: Mapping[str, np.ndarray], p: Mapping[str, Any], rng: np.random.Generator
@@ -206,7 +211,7 @@ def clv(
     return predict_frame(
         source,
         table,
-        (*_COLUMNS, "_pair"),
+        (*_COLUMNS, "_pair", "_row"),
         formula,
         quantity="clv",
         meta=meta,
@@ -219,29 +224,52 @@ def clv(
     )
 
 
+def _distinct(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """Codes of each row's distinct ``columns`` tuple, and the distinct values per column."""
+    codes, values = pd.factorize(pd.MultiIndex.from_arrays([table[c] for c in columns]))
+    return (
+        np.asarray(codes),
+        *(values.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))),
+    )
+
+
+class _SharedTerm:
+    """A term computed once per distinct key (all of them at once, split across the
+    cores; SciPy's special functions release the GIL) for each parameter set, and shared
+    by every chunk. Chunks run in threads, so the first one computes it under a lock."""
+
+    def __init__(self, compute: Any, n_keys: int) -> None:
+        self._compute = compute
+        self._n = n_keys
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, p: Mapping[str, Any]) -> np.ndarray:
+        key = "draws" if np.ndim(p["r"]) == 2 else "point"
+        with self._lock:
+            if key not in self._cache:
+                workers = max(1, min(os.cpu_count() or 1, self._n))
+                bounds = np.linspace(0, self._n, workers + 1).astype(int)
+                parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    blocks = pool.map(lambda part: np.asarray(self._compute(part, p)), parts)
+                    self._cache[key] = np.concatenate(list(blocks), axis=-1)
+            return self._cache[key]
+
+
 def _discounted_purchases_if_alive(
-    ux: np.ndarray, uT: np.ndarray, p: Mapping[str, Any], ends: np.ndarray, discounts: np.ndarray
+    x: np.ndarray, T: np.ndarray, p: Mapping[str, Any], ends: np.ndarray, discounts: np.ndarray
 ) -> np.ndarray:
-    """sum_k disc_k [N(t_k) - N(t_{k-1})] with N the new-customer expectation under the
-    posterior parameters (r + x, alpha + T, a, b + x), for distinct (x, T) pairs."""
+    """sum_k disc_k [N(t_k) - N(t_{k-1})] with N the new-customer expectation (FHL 2005
+    eq. 9) under the posterior parameters (r + x, alpha + T, a, b + x), per (x, T)."""
     r, alpha, a, b = (np.asarray(p[n], dtype=float) for n in ("r", "alpha", "a", "b"))
-
-    def block(part: slice) -> np.ndarray:
-        x, T = ux[part], uT[part]
-        total = 0.0
-        previous = 0.0
-        for end, disc in zip(ends, discounts, strict=True):
-            current = bgnbd.expected_purchases_new(ops, end, r + x, alpha + T, a, b + x)
-            total = total + disc * (current - previous)
-            previous = current
-        return np.asarray(total)
-
-    # SciPy's hyp2f1 dominates and releases the GIL: split the pairs across the cores.
-    workers = max(1, min(os.cpu_count() or 1, len(ux)))
-    bounds = np.linspace(0, len(ux), workers + 1).astype(int)
-    parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return np.concatenate(list(pool.map(block, parts)), axis=-1)
+    total = 0.0
+    previous = 0.0
+    for end, disc in zip(ends, discounts, strict=True):
+        current = bgnbd.expected_purchases_new(ops, end, r + x, alpha + T, a, b + x)
+        total = total + disc * (current - previous)
+        previous = current
+    return np.asarray(total)
 
 
 def _simulate_value(

@@ -215,27 +215,15 @@ def run_bench(config_path: str | Path, *, progress: bool = True) -> pd.DataFrame
 
 
 def _markdown(table: pd.DataFrame) -> str:
-    columns = [
-        c
-        for c in (
-            "dataset",
-            "seed",
-            "model",
-            "fit_seconds",
-            "peak_mb",
-            "purchases_mae",
-            "purchases_rmse",
-            "predicted_total",
-            "actual_total",
-            "log_score",
-            "coverage_90",
-            "tracking_mape_holdout",
-            "elpd_loo",
-            "diag_max_r_hat",
-            "diag_min_ess_bulk",
-        )
-        if c in table.columns
-    ] + [c for c in table.columns if c.startswith(("rel_error_", "covered_"))]
+    from clvlab.evaluate.compare import HEADLINE_METRICS
+
+    wanted = (
+        *("dataset", "seed", "model", "fit_seconds", "peak_mb"),
+        *HEADLINE_METRICS,
+        *("diag_max_r_hat", "diag_min_ess_bulk"),
+    )
+    columns = [c for c in wanted if c in table.columns]
+    columns += [c for c in table.columns if c.startswith(("rel_error_", "covered_"))]
     shown = table[columns].copy()
     header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     lines = []

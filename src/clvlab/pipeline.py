@@ -31,6 +31,7 @@ __all__ = [
     "run_pipeline",
 ]
 
+_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 PURCHASE_MODELS = {"bgnbd": BetaGeo}
 SPEND_MODELS = {"gamma-gamma": GammaGamma}
 
@@ -143,7 +144,8 @@ def run_pipeline(
         models.append(model)
     purchase, spend = models
     assert isinstance(purchase, BetaGeo) and isinstance(spend, GammaGamma)
-    _step(f"predicting {s.horizon:g} {s.horizon_unit} of CLV with {s.ci_prob:.0%} intervals")
+    unit = _UNIT_NAMES.get(s.horizon_unit.upper(), s.horizon_unit)
+    _step(f"predicting {s.horizon:g} {unit}s of CLV with {s.ci_prob:.0%} intervals")
     predictions = predict_customers(
         purchase,
         spend,
@@ -171,6 +173,11 @@ def run_pipeline(
 
 
 def _display(target: str | os.PathLike[str]) -> str:
+    """A target for messages: database URLs without their password."""
     from clvlab.export.sql import safe_url
 
-    return safe_url(str(target)) if "://" in str(target) else str(target)
+    text = str(target)
+    if "://" not in text:
+        return text
+    url, _, table = text.partition("#")
+    return safe_url(url) + (f" (table {table})" if table else "")

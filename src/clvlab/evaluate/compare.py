@@ -17,9 +17,10 @@ from clvlab.data.rfm import validate_rfm
 from clvlab.evaluate.holdout import _errors, evaluate
 from clvlab.models.beta_geo import BetaGeo
 
-__all__ = ["compare"]
+__all__ = ["HEADLINE_METRICS", "compare"]
 
-_COLUMNS = [
+#: The metrics of comparison tables (``compare`` and ``clvlab bench``), in their order.
+HEADLINE_METRICS = (
     "purchases_mae",
     "purchases_rmse",
     "purchases_bias",
@@ -30,8 +31,8 @@ _COLUMNS = [
     "coverage_90",
     "tracking_mape_holdout",
     "elpd_loo",
-    "fit_seconds",
-]
+)
+_COLUMNS = [*HEADLINE_METRICS, "fit_seconds"]
 
 
 def compare(

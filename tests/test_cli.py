@@ -21,8 +21,14 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # an output of an older clvlab (another schema) is moved aside, with a note
+    old = pd.DataFrame({"customer_id": [1], "clv_estimate": [1.0]})
+    old.to_parquet(tmp_path / "predictions.parquet")
     assert main(["demo", "--out", str(tmp_path), "--quick", "--no-progress"]) == 0
     printed = capsys.readouterr().out
+    assert "predictions.parquet has an older schema; moved to" in printed
+    (backup,) = tmp_path.glob("predictions.parquet.bak-*")
+    pd.testing.assert_frame_equal(pd.read_parquet(backup), old)
     assert "23,570 customers" in printed and "total CLV" in printed
     assert "excluded 1 customers whose repeat purchases are worth 0 (e.g. [10244])" in printed
     table = clvlab.read_export(f"sqlite:///{tmp_path / 'clv.db'}")

@@ -71,15 +71,43 @@ def run_demo(out: Path, *, progress: bool = True, quick: bool = False) -> dict[s
             model.save(str(path))
             written[path.stem] = str(path)
         _print_top(predictions)
-        for target in (f"sqlite:///{out / 'clv.db'}", out / "predictions.parquet"):
-            for table, where in export(predictions, target, long=True).items():
-                written[f"{table} ({Path(str(target)).suffix or 'sqlite'})"] = where
-        export(predictions, out / "predictions.csv")
+        targets: dict[Path, tuple[str | Path, bool]] = {
+            out / "clv.db": (f"sqlite:///{out / 'clv.db'}", True),
+            out / "predictions.parquet": (out / "predictions.parquet", True),
+            out / "predictions.csv": (out / "predictions.csv", False),
+        }
+        for path, (target, long) in targets.items():
+            for table, where in _export_own_output(predictions, target, path, long).items():
+                written[f"{table} ({path.suffix})"] = where
     print("\nwrote:")
     for where in sorted(set(written.values())):
         print(f"  {where}")
     print(f"done in {time.perf_counter() - started:.0f} s")
     return written
+
+
+def _export_own_output(
+    predictions: CustomerPredictions, target: str | Path, path: Path, long: bool
+) -> dict[str, str]:
+    """Export into the demo's own output folder. Files there with another schema (from
+    an older clvlab) are renamed to ``*.bak-<time>``, with a message, and the export is
+    repeated: the demo owns the folder, but it still moves nothing silently."""
+    from clvlab.errors import ExportError
+
+    try:
+        return export(predictions, target, long=long)
+    except ExportError as error:
+        if "different schema" not in str(error):
+            raise
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    family = (
+        [path] if path.suffix == ".db" else list(path.parent.glob(f"{path.stem}*{path.suffix}"))
+    )
+    for old in family:
+        moved = old.with_name(f"{old.name}.bak-{stamp}")
+        old.rename(moved)
+        print(f"note: {old} has an older schema; moved to {moved}")
+    return export(predictions, target, long=long)
 
 
 def _print_top(predictions: CustomerPredictions, n: int = 10) -> None:

@@ -110,3 +110,20 @@ def test_run_on_full_cdnow_writes_each_target(
     runs = clvlab.read_export(targets[3], "runs")
     assert runs["first_transaction"].tolist() == [dt.date(1997, 1, 1)]
     assert runs["customers"].tolist() == [23569]
+
+
+@pytest.mark.parametrize("method", ["mle", "map"])
+def test_run_draws_setting_reaches_every_method(method: str) -> None:
+    from clvlab.pipeline import PipelineSettings, run_pipeline
+
+    settings = PipelineSettings(
+        amount_col="spend",
+        calibration_end="1997-09-30",
+        method="mle" if method == "mle" else "map",
+        draws=150,
+        chains=2,
+        progress=False,
+    )
+    _, purchase, spend = run_pipeline(clvlab.datasets.load_cdnow_sample(), None, settings)
+    for model in (purchase, spend):
+        assert model.draws_.sizes["chain"] * model.draws_.sizes["draw"] == 300

@@ -156,9 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="mle: maximum likelihood (lifetimes) with Laplace draws; nuts: Bayesian "
         "(nutpie); advi, map: fast approximations (default: mle)",
     )
-    model.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
-    model.add_argument("--tune", type=int, default=1000, help="tuning steps per chain")
-    model.add_argument("--chains", type=int, default=2, help="MCMC chains (default: 2)")
+    model.add_argument(
+        "--draws",
+        type=int,
+        default=1000,
+        help="NUTS draws per chain; mle, advi and map take draws x chains parameter draws "
+        "(default: 1000)",
+    )
+    model.add_argument(
+        "--tune", type=int, default=1000, help="NUTS tuning steps per chain (default: 1000)"
+    )
+    model.add_argument("--chains", type=int, default=2, help="NUTS chains (default: 2)")
     model.add_argument("--seed", type=int, default=0, help="seed of every random step")
     pred = run.add_argument_group("predictions")
     pred.add_argument("--horizon", type=float, default=12.0, help="CLV horizon (default: 12)")

@@ -133,8 +133,14 @@ def run_pipeline(
     )
     rfm = _without_zero_spend(rfm)
     kwargs: dict[str, Any] = {"method": s.method, "seed": s.seed, "progress": s.progress}
-    if s.method in ("nuts", "advi"):
+    # NUTS runs `chains` chains of `draws`; the other methods draw as many parameter sets
+    # (Laplace or variational draws) in one chain.
+    if s.method == "nuts":
         kwargs.update(draws=s.draws, tune=s.tune, chains=s.chains)
+    elif s.method == "mle":
+        kwargs.update(n_draws=s.draws * s.chains)
+    else:
+        kwargs.update(draws=s.draws * s.chains)
     kwargs.update(s.fit_options)
     models = []
     for cls in (PURCHASE_MODELS[s.purchase_model], SPEND_MODELS[s.spend_model]):

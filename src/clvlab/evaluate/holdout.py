@@ -35,11 +35,11 @@ from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
+from clvlab.predict.engine import EVALUATION_DRAWS, summary_table, thinned_param_columns
 
 __all__ = ["Evaluation", "evaluate", "loo", "predictive_pmf"]
 
 CI_PROBS = (0.5, 0.8, 0.9)
-_MAX_DRAWS = 400
 
 
 @dataclass
@@ -71,12 +71,6 @@ class Evaluation:
         return "".join(parts)
 
 
-def _frame(result: object) -> pd.DataFrame:
-    if not isinstance(result, pd.DataFrame):  # pragma: no cover - return_draws is off
-        raise TypeError("expected a summary table")
-    return result
-
-
 def _errors(predicted: np.ndarray, actual: np.ndarray, prefix: str) -> dict[str, float]:
     diff = predicted - actual
     corr = float(np.corrcoef(predicted, actual)[0, 1]) if len(actual) > 1 else float("nan")
@@ -88,12 +82,6 @@ def _errors(predicted: np.ndarray, actual: np.ndarray, prefix: str) -> dict[str,
     }
 
 
-def _thinned_params(model: BetaGeo, max_draws: int) -> dict[str, np.ndarray]:
-    draws = model.parameter_draws()
-    idx = np.round(np.linspace(0, len(draws) - 1, min(max_draws, len(draws)))).astype(int)
-    return {n: draws[idx, i][:, None] for i, n in enumerate(model.param_names)}
-
-
 def predictive_pmf(
     model: BetaGeo,
     x: np.ndarray,
@@ -102,13 +90,13 @@ def predictive_pmf(
     t: float | np.ndarray,
     n_max: int,
     *,
-    max_draws: int = _MAX_DRAWS,
+    max_draws: int = EVALUATION_DRAWS,
 ) -> np.ndarray:
     """P(X(t) = n | history) for n = 0..n_max, averaged over (up to ``max_draws``) draws.
 
     Returns shape ``(len(x), n_max + 1)``; the mass above ``n_max`` is the remainder.
     """
-    params = _thinned_params(model, max_draws)
+    params = thinned_param_columns(model, max_draws)
     out = np.empty((len(x), n_max + 1))
     size = max(1, int(2**24 // (len(params["r"]) * (n_max + 1))))
     for start in range(0, len(x), size):
@@ -142,7 +130,7 @@ def _group_mean_interval(
     (FHL 2005 eq. 10 per customer, averaged within the group under each draw)."""
     folded = fold(table.assign(_group=groups), ("frequency", "recency", "T", "_group"))
     x, t_x, T, g = (folded.column(c) for c in ("frequency", "recency", "T", "_group"))
-    params = _thinned_params(model, max_draws)
+    params = thinned_param_columns(model, max_draws)
     values = bgnbd.conditional_expected_purchases(numpy_ops, t, x, t_x, T, **params)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     weights = np.zeros((len(g), max(n_groups, 8)))
@@ -196,7 +184,7 @@ def evaluate(
     spend_model: GammaGamma | None = None,
     ci_probs: tuple[float, ...] = CI_PROBS,
     seed: int | None = 0,
-    max_draws: int = _MAX_DRAWS,
+    max_draws: int = EVALUATION_DRAWS,
     transactions: pd.DataFrame | None = None,
     customer_id_col: str = "customer_id",
     datetime_col: str = "date",
@@ -229,7 +217,7 @@ def evaluate(
     table = validate_rfm(rfm, holdout=True, monetary=spend_model is not None)
     actual = table["frequency_holdout"].to_numpy(dtype=float)
     horizon = table["duration_holdout"].to_numpy(dtype=float)
-    expected = _frame(model.expected_purchases(table, float(horizon[0])))
+    expected = summary_table(model.expected_purchases(table, float(horizon[0])))
     if not np.allclose(horizon, horizon[0]):
         raise ClvlabError("duration_holdout differs between customers; evaluate needs one")
     predicted = expected["estimate"].to_numpy()
@@ -286,7 +274,7 @@ def evaluate(
         bought = actual > 0
         if "monetary_value_holdout" not in table:
             raise ClvlabError("spend evaluation needs monetary_value_holdout in the RFM")
-        expected_spend = _frame(spend_model.expected_spend(table))["estimate"].to_numpy()
+        expected_spend = summary_table(spend_model.expected_spend(table))["estimate"].to_numpy()
         spend = _errors(
             expected_spend[bought], table["monetary_value_holdout"].to_numpy()[bought], "spend_"
         )

@@ -22,18 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab.data.rfm import rfm_metadata, validate_rfm
+from clvlab.data.rfm import _unique_customer_days, rfm_metadata, validate_rfm
 from clvlab.data.transactions import validate_transactions
 from clvlab.errors import ClvlabError
 from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
-from clvlab.predict.engine import param_columns
+from clvlab.predict.engine import EVALUATION_DRAWS, thinned_param_columns
 from clvlab.units import days_per_unit
 
 __all__ = ["tracking", "tracking_metrics"]
-
-_MAX_DRAWS = 400
 
 
 def _first_days_and_repeats(
@@ -52,19 +50,24 @@ def _first_days_and_repeats(
     )
     codes = pd.Index(rfm.index).get_indexer(cols.ids)
     known = codes >= 0
-    missing = len(rfm) - len(np.unique(codes[known]))
+    day = cols.days[known].astype(np.int64)
+    keys = np.empty(0, dtype=np.int64)
+    base, span = (int(day.min()), int(day.max() - day.min()) + 1) if len(day) else (0, 1)
+    if len(day):
+        keys, _ = _unique_customer_days(codes[known], day - base, span, None)
+    customer, day = np.divmod(keys, span)
+    # keys are sorted by customer, then day: each customer's first key is the first day
+    starts = np.ones(len(customer), dtype=bool)
+    starts[1:] = customer[1:] != customer[:-1]
+    missing = len(rfm) - int(starts.sum())
     if missing:
         raise ClvlabError(
             f"tracking: {missing} customers of the RFM table have no transaction in "
             f"column {customer_id_col!r}; pass the log the RFM table was built from"
         )
-    days = cols.days[known].astype(np.int64)
-    pairs = np.unique(np.stack([codes[known], days]), axis=1)
-    customer, day = pairs
-    first = np.full(len(rfm), np.iinfo(np.int64).max)
-    np.minimum.at(first, customer, day)
-    repeat = day[day > first[customer]]
-    return first, repeat
+    first = np.empty(len(rfm), dtype=np.int64)
+    first[customer[starts]] = day[starts] + base
+    return first, day[~starts] + base
 
 
 def tracking(
@@ -76,7 +79,7 @@ def tracking(
     datetime_col: str = "date",
     period: str | None = None,
     ci_prob: float | None = None,
-    max_draws: int = _MAX_DRAWS,
+    max_draws: int = EVALUATION_DRAWS,
 ) -> pd.DataFrame:
     """Actual and expected repeat purchases of the RFM cohort, per period.
 
@@ -129,17 +132,15 @@ def tracking(
     actual = np.bincount((repeat - origin) // step, minlength=n_periods).astype(float)
 
     starts, counts = np.unique(first, return_counts=True)
-    params = param_columns(model.parameter_draws(), model.param_names)
-    n_draws = len(params[model.param_names[0]])
-    keep = np.round(np.linspace(0, n_draws - 1, min(max_draws, n_draws))).astype(int)
-    thinned = {k: v[keep] for k, v in params.items()}
+    thinned = thinned_param_columns(model, max_draws)
+    n_thinned = len(thinned[model.param_names[0]])
     age = np.maximum(ends[:, None] - starts[None, :], 0) / days_per_unit(unit)
 
     def cumulative(p: dict[str, Any]) -> np.ndarray:
         values = bgnbd.expected_purchases_new(numpy_ops, age, **p)
         return np.asarray(values @ counts)
 
-    draws = np.stack([cumulative({k: v[i] for k, v in thinned.items()}) for i in range(len(keep))])
+    draws = np.stack([cumulative({k: v[i] for k, v in thinned.items()}) for i in range(n_thinned)])
     estimate = cumulative(model.point_params()) if model.method_ == "mle" else draws.mean(axis=0)
     ci = model.ci_prob if ci_prob is None else ci_prob
     lower, upper = interval(draws, ci, model.interval_kind)

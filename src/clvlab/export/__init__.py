@@ -30,7 +30,7 @@ import pandas as pd
 
 from clvlab.errors import ExportError
 from clvlab.export.files import FileFormat, table_path, write_table_file
-from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks
+from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks, typed
 from clvlab.export.schema import CUSTOMERS, LONG, PARAMETERS, RUNS, TABLES, TableSpec
 from clvlab.export.sql import read_sql_table, write_sql
 from clvlab.predict.table import CustomerPredictions
@@ -139,6 +139,4 @@ def read_export(
             frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), keep_default_na=False)
         if run_id is not None:
             frame = frame[frame["run_id"] == run_id].reset_index(drop=True)
-    from clvlab.export.frames import typed
-
     return typed(frame, spec)

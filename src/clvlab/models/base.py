@@ -166,10 +166,7 @@ class BaseModel(ABC):
                 )
             )
         else:
-            priors = {**self.default_priors(data), **self.priors}
-            missing = set(self.param_names) - set(priors)
-            if missing:
-                raise ClvlabError(f"no prior for {sorted(missing)}")
+            priors = self._priors(data)
             info["priors"] = {k: priors[k].to_dict() for k in self.param_names}
             pymc_model = bayes.build_pymc_model(self, data, priors)
             if method == "map":
@@ -324,11 +321,18 @@ class BaseModel(ABC):
             )
         return "\n".join(lines)
 
+    def _priors(self, data: FitData) -> dict[str, Prior]:
+        """The default priors for ``data``, overridden by the user's ``priors``."""
+        priors = {**self.default_priors(data), **self.priors}
+        missing = set(self.param_names) - set(priors)
+        if missing:
+            raise ClvlabError(f"no prior for {sorted(missing)}")
+        return priors
+
     def prior_draws(self, rfm: pd.DataFrame, n_draws: int, seed: int | None = None) -> np.ndarray:
         """Draws from the priors a Bayesian fit on ``rfm`` would use (the defaults,
         overridden by ``priors``), shape ``(n_draws, n_params)``."""
-        data = self.prepare(rfm)
-        priors = {**self.default_priors(data), **self.priors}
+        priors = self._priors(self.prepare(rfm))
         rng = np.random.default_rng(seed)
         seeds = rng.integers(0, 2**31, len(self.param_names))
         return np.stack(

@@ -15,6 +15,7 @@ from clvlab.data.simulate import simulate_frequency
 from clvlab.errors import ClvlabError
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
+from clvlab.predict.engine import summary_table
 
 __all__ = ["frequency_check", "frequency_recency_matrix"]
 
@@ -97,12 +98,11 @@ def frequency_recency_matrix(
     grid = pd.DataFrame({"frequency": xx[valid], "recency": rr[valid], "T": float(T)})
     grid["frequency"] = grid["frequency"].astype(np.int64)
     if quantity == "expected_purchases":
-        values = model.expected_purchases(grid, t)
+        values = summary_table(model.expected_purchases(grid, t))
     elif quantity == "probability_alive":
-        values = model.probability_alive(grid)
+        values = summary_table(model.probability_alive(grid))
     else:
         raise ClvlabError(f"unknown quantity {quantity!r}")
-    assert isinstance(values, pd.DataFrame)
     out = np.full(xx.shape, np.nan)
     out[valid] = values["estimate"].to_numpy()
     frame = pd.DataFrame(

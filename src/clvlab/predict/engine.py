@@ -36,6 +36,25 @@ def param_columns(draws: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarr
     return {name: draws[:, i : i + 1] for i, name in enumerate(names)}
 
 
+def summary_table(result: pd.DataFrame | tuple[pd.DataFrame, xr.DataArray]) -> pd.DataFrame:
+    """The summary table of a prediction called without ``return_draws``."""
+    if not isinstance(result, pd.DataFrame):  # pragma: no cover - return_draws is off
+        raise TypeError("expected a summary table; call without return_draws=True")
+    return result
+
+
+EVALUATION_DRAWS = 400
+"""Default number of draws for evaluation summaries (predictive PMFs, tracking)."""
+
+
+def thinned_param_columns(model: BaseModel, max_draws: int) -> dict[str, np.ndarray]:
+    """Up to ``max_draws`` of the model's parameter draws, evenly spaced over all of
+    them, as :func:`param_columns`."""
+    draws = model.parameter_draws()
+    idx = np.round(np.linspace(0, len(draws) - 1, min(max_draws, len(draws)))).astype(int)
+    return param_columns(draws[idx], model.param_names)
+
+
 @dataclass(frozen=True)
 class DrawSource:
     """Parameter draws to predict from, with the settings of the fit(s) they come from.

@@ -19,6 +19,7 @@ from clvlab.data.rfm import rfm_metadata
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.predict.clv import clv
+from clvlab.predict.engine import summary_table
 from clvlab.units import convert, normalize_unit
 
 __all__ = ["METRICS", "CustomerPredictions", "long_format", "predict_customers"]
@@ -135,31 +136,32 @@ def predict_customers(
     meta = rfm_metadata(rfm)
     time_unit = normalize_unit(meta.get("time_unit", "W"))
     t = convert(horizon, unit, time_unit)
-    values = clv(
-        purchase,
-        spend,
-        rfm,
-        horizon=horizon,
-        unit=unit,
-        discount_rate=discount_rate,
-        margin=margin,
-        seed=seed,
-        progress=progress,
+    values = summary_table(
+        clv(
+            purchase,
+            spend,
+            rfm,
+            horizon=horizon,
+            unit=unit,
+            discount_rate=discount_rate,
+            margin=margin,
+            seed=seed,
+            progress=progress,
+        )
     )
     parts = {
         "clv": values,
-        "expected_purchases": purchase.expected_purchases(rfm, t),
-        "probability_alive": purchase.probability_alive(rfm),
-        "expected_spend": spend.expected_spend(rfm),
+        "expected_purchases": summary_table(purchase.expected_purchases(rfm, t)),
+        "probability_alive": summary_table(purchase.probability_alive(rfm)),
+        "expected_spend": summary_table(spend.expected_spend(rfm)),
     }
-    columns = {}
-    for name, part in parts.items():
-        frame = part[0] if isinstance(part, tuple) else part
-        for col in ("estimate", "lower", "upper"):
-            columns[f"{name}_{col}"] = frame[col].to_numpy(dtype=float)
+    columns = {
+        f"{name}_{col}": frame[col].to_numpy(dtype=float)
+        for name, frame in parts.items()
+        for col in ("estimate", "lower", "upper")
+    }
     table = pd.DataFrame(columns, index=rfm.index.rename("customer_id"))
-    total = values[0].attrs if isinstance(values, tuple) else values.attrs
-    total_clv = total["clvlab"]["total"]
+    total_clv = values.attrs["clvlab"]["total"]
     from clvlab import __version__
 
     run = {

@@ -115,6 +115,9 @@ def main() -> None:
         )
         _positive_spend(rfm)[["frequency", "recency", "T", "monetary_value"]].to_parquet(rfm_path)
         _draws(rfm_path, draws_path, 2, 1000)
+        # untimed: the first call after installation compiles clvlab's CLV series once
+        # (numba caches it on disk), as a first fit compiles its kernels
+        measure("warm-up clvlab", CLVLAB.format(rfm=rfm_path, draws=draws_path))
         rows = [
             measure(
                 "pymc-marketing expected_customer_lifetime_value",

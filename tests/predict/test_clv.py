@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,3 +206,33 @@ def test_bayesian_clv(cdnow_summary: pd.DataFrame) -> None:
     )
     # Bayes and MLE agree within the interval width on this much data
     assert ((table["estimate"] - mle["estimate"]).abs() <= (table["upper"] - table["lower"])).all()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.242593, "alpha": 4.413532, "a": 0.792886, "b": 2.425752},  # FHL 2005 CDNOW
+        {"r": 3.0, "alpha": 0.5, "a": 5.0, "b": 0.2},
+        {"r": 0.5, "alpha": 20.0, "a": 1.0, "b": 3.0},  # a = 1: eq. 9's 1/(a - 1) limit
+        {"r": 0.2, "alpha": 0.01, "a": 0.3, "b": 0.4},  # a + b < 1 and z near 1: fallback
+    ],
+    ids=["fhl", "large-a", "a-is-1", "fallback"],
+)
+def test_compiled_discounted_purchases_equal_the_closed_form(params: dict[str, float]) -> None:
+    """The compiled series against eq. 9 (``bgnbd.expected_purchases_new``, SciPy's
+    hyp2f1) for every draw, pair and period of a 12-month schedule."""
+    module = importlib.import_module("clvlab.predict.clv")  # the module, not the function
+    rng = np.random.default_rng(0)
+    x = np.r_[0, 1, 2, 5, 30, 60, 200, rng.integers(0, 40, 200)].astype(float)
+    T = np.r_[0.0, 0.5, 10, 30, 38, 52, 40, rng.uniform(0, 80, 200)]
+    ends, discounts = module.cash_flow_schedule(12, "M", "W", 0.01)
+    p = {k: v * rng.uniform(0.9, 1.1, (40, 1)) for k, v in params.items()}
+    if params["a"] == 1.0:
+        p["a"][0] = 1.0  # exactly 1 in one draw
+    with np.errstate(divide="ignore", invalid="ignore"):  # eq. 9 at a = 1 is 0/0
+        closed = module._discounted_purchases_if_alive(x, T, p, ends, discounts)
+    compiled = module._discounted_purchases_compiled(x, T, p, ends, discounts)
+    assert compiled.shape == (40, len(x))
+    assert np.isfinite(compiled).all()  # including the limit at a = 1
+    finite = np.isfinite(closed)
+    np.testing.assert_allclose(compiled[finite], closed[finite], rtol=1e-9)

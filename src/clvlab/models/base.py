@@ -24,7 +24,7 @@ from clvlab.data.folding import FoldedTable
 from clvlab.data.rfm import rfm_metadata
 from clvlab.errors import ClvlabError, NotFittedError
 from clvlab.formulas import numpy_ops
-from clvlab.inference import bayes, mle
+from clvlab.inference import bayes, kernels, mle
 from clvlab.inference.draws import (
     IntervalKind,
     draws_from_arrays,
@@ -168,6 +168,59 @@ class BaseModel(ABC):
         else:
             priors = self._priors(data)
             info["priors"] = {k: priors[k].to_dict() for k in self.param_names}
+            info.update(
+                self._fit_bayes(
+                    data,
+                    priors,
+                    method,
+                    seed=seed,
+                    progress=progress,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    sampler=sampler,
+                    target_accept=target_accept,
+                    advi_iterations=advi_iterations,
+                )
+            )
+        info["seconds"] = time.perf_counter() - started
+        self.method_ = method
+        self.fit_info_ = info
+        self.n_customers_ = data.n_customers
+        self.n_rows_ = len(data)
+        self.log_likelihood_ = self._total_loglik(data, self.params_["estimate"].to_numpy())
+        return self
+
+    def _fit_bayes(
+        self,
+        data: FitData,
+        priors: dict[str, Prior],
+        method: str,
+        *,
+        seed: int | None,
+        progress: bool,
+        draws: int,
+        tune: int,
+        chains: int,
+        sampler: bayes.Sampler,
+        target_accept: float,
+        advi_iterations: int,
+    ) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        if method == "nuts" and sampler == "nutpie" and kernels.supports(self.name, priors):
+            # no PyMC model to build and compile: nutpie samples the cached kernel
+            kernel = kernels.kernel_data(self.name, data.columns, data.weights, priors)
+            self.idata_ = bayes.sample_nuts_compiled(
+                kernel,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                target_accept=target_accept,
+                progress=progress,
+            )
+            info.update(sampler=sampler, log_density="compiled kernel")
+        else:
             pymc_model = bayes.build_pymc_model(self, data, priors)
             if method == "map":
                 mode, arr = bayes.fit_map(
@@ -176,43 +229,35 @@ class BaseModel(ABC):
                 self._set_draws(arr)
                 self.params_ = self._params_from_draws()
                 self.params_["estimate"] = mode
+                return info
+            if method == "nuts":
+                self.idata_ = bayes.sample_nuts(
+                    pymc_model,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    seed=seed,
+                    sampler=sampler,
+                    target_accept=target_accept,
+                    progress=progress,
+                )
+                info.update(sampler=sampler, log_density="PyMC model")
             else:
-                if method == "nuts":
-                    self.idata_ = bayes.sample_nuts(
-                        pymc_model,
-                        draws=draws,
-                        tune=tune,
-                        chains=chains,
-                        seed=seed,
-                        sampler=sampler,
-                        target_accept=target_accept,
-                        progress=progress,
-                    )
-                    info["sampler"] = sampler
-                else:
-                    self.idata_ = bayes.fit_advi(
-                        pymc_model,
-                        n_iterations=advi_iterations,
-                        draws=draws,
-                        seed=seed,
-                        progress=progress,
-                    )
-                posterior = self.idata_.posterior
-                self.draws_ = xr.Dataset(
-                    {n: posterior[n].astype(float) for n in self.param_names}
-                ).reset_coords(drop=True)
-                self.params_ = self._params_from_draws()
-                if method == "nuts":
-                    self.diagnostics_, info["diagnostics"] = bayes.diagnose(
-                        self.idata_, self.param_names
-                    )
-        info["seconds"] = time.perf_counter() - started
-        self.method_ = method
-        self.fit_info_ = info
-        self.n_customers_ = data.n_customers
-        self.n_rows_ = len(data)
-        self.log_likelihood_ = self._total_loglik(data, self.params_["estimate"].to_numpy())
-        return self
+                self.idata_ = bayes.fit_advi(
+                    pymc_model,
+                    n_iterations=advi_iterations,
+                    draws=draws,
+                    seed=seed,
+                    progress=progress,
+                )
+        posterior = self.idata_.posterior
+        self.draws_ = xr.Dataset(
+            {n: posterior[n].astype(float) for n in self.param_names}
+        ).reset_coords(drop=True)
+        self.params_ = self._params_from_draws()
+        if method == "nuts":
+            self.diagnostics_, info["diagnostics"] = bayes.diagnose(self.idata_, self.param_names)
+        return info
 
     def _fit_mle(
         self,
@@ -327,7 +372,13 @@ class BaseModel(ABC):
         missing = set(self.param_names) - set(priors)
         if missing:
             raise ClvlabError(f"no prior for {sorted(missing)}")
-        return priors
+        unknown = set(priors) - set(self.param_names)
+        if unknown:
+            raise ClvlabError(
+                f"priors given for {sorted(unknown)}, which are not parameters of "
+                f"{self.display_name} {self.param_names}"
+            )
+        return {name: priors[name] for name in self.param_names}
 
     def prior_draws(self, rfm: pd.DataFrame, n_draws: int, seed: int | None = None) -> np.ndarray:
         """Draws from the priors a Bayesian fit on ``rfm`` would use (the defaults,

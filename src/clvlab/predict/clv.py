@@ -177,8 +177,10 @@ def clv(
     row_code, row_x, row_tx, row_t = _distinct(table, ("frequency", "recency", "T"))
     table = table.assign(_pair=pair_code, _row=row_code)
     discounted = _SharedTerm(
-        lambda part, p: _discounted_purchases_if_alive(
-            pair_x[part], pair_t[part], p, ends, discounts
+        lambda part, p: (
+            _discounted_purchases_if_alive(pair_x[part], pair_t[part], p, ends, discounts)
+            if np.ndim(p["r"]) < 2
+            else _discounted_purchases_compiled(pair_x[part], pair_t[part], p, ends, discounts)
         ),
         len(pair_x),
     )
@@ -270,6 +272,45 @@ def _discounted_purchases_if_alive(
         total = total + disc * (current - previous)
         previous = current
     return np.asarray(total)
+
+
+def _discounted_purchases_compiled(
+    x: np.ndarray, T: np.ndarray, p: Mapping[str, Any], ends: np.ndarray, discounts: np.ndarray
+) -> np.ndarray:
+    """:func:`_discounted_purchases_if_alive` for every parameter draw at once, shape
+    ``(n_draws, n_pairs)``, by the compiled series of :mod:`._discounted_numba` (the
+    plug-in estimate of an MLE fit keeps the closed form). Entries the series does not
+    cover come from the closed form."""
+    from clvlab.predict._discounted_numba import discounted_purchases
+
+    order = np.argsort(x, kind="stable")
+    x_unique, starts = np.unique(x[order], return_index=True)
+    T_unique, T_index = np.unique(T[order], return_inverse=True)
+    r, alpha, a, b = (
+        np.ascontiguousarray(np.ravel(p[n]), dtype=float) for n in ("r", "alpha", "a", "b")
+    )
+    sorted_out = np.empty((len(r), len(x)))
+    discounted_purchases(
+        r,
+        alpha,
+        a,
+        b,
+        x_unique.astype(float),
+        np.append(starts, len(x)).astype(float),
+        T_index.ravel().astype(float),
+        T_unique.astype(float),
+        np.asarray(ends, dtype=float),
+        np.asarray(discounts, dtype=float),
+        sorted_out,
+    )
+    out = np.empty_like(sorted_out)
+    out[:, order] = sorted_out
+    missing = np.isnan(out)
+    if missing.any():
+        cols = missing.any(axis=0)
+        closed = _discounted_purchases_if_alive(x[cols], T[cols], p, ends, discounts)
+        out[:, cols] = np.where(missing[:, cols], closed, out[:, cols])
+    return out
 
 
 def _simulate_value(

@@ -207,18 +207,18 @@ class BaseModel(ABC):
         advi_iterations: int,
     ) -> dict[str, Any]:
         info: dict[str, Any] = {}
+        nuts: dict[str, Any] = {
+            "draws": draws,
+            "tune": tune,
+            "chains": chains,
+            "seed": seed,
+            "target_accept": target_accept,
+            "progress": progress,
+        }
         if method == "nuts" and sampler == "nutpie" and kernels.supports(self.name, priors):
             # no PyMC model to build and compile: nutpie samples the cached kernel
             kernel = kernels.kernel_data(self.name, data.columns, data.weights, priors)
-            self.idata_ = bayes.sample_nuts_compiled(
-                kernel,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                seed=seed,
-                target_accept=target_accept,
-                progress=progress,
-            )
+            self.idata_ = bayes.sample_nuts_compiled(kernel, **nuts)
             info.update(sampler=sampler, log_density="compiled kernel")
         else:
             pymc_model = bayes.build_pymc_model(self, data, priors)
@@ -231,16 +231,7 @@ class BaseModel(ABC):
                 self.params_["estimate"] = mode
                 return info
             if method == "nuts":
-                self.idata_ = bayes.sample_nuts(
-                    pymc_model,
-                    draws=draws,
-                    tune=tune,
-                    chains=chains,
-                    seed=seed,
-                    sampler=sampler,
-                    target_accept=target_accept,
-                    progress=progress,
-                )
+                self.idata_ = bayes.sample_nuts(pymc_model, sampler=sampler, **nuts)
                 info.update(sampler=sampler, log_density="PyMC model")
             else:
                 self.idata_ = bayes.fit_advi(

@@ -51,6 +51,8 @@ def test_nuts_posterior_near_mle(
     assert model.idata_ is not None and "posterior" in model.idata_.groups()
     assert "r_hat" in model.diagnostics_.columns
     assert "divergences" in model.summary()
+    route = "compiled kernel" if sampler == "nutpie" else "PyMC model"
+    assert f"sampler: {sampler} NUTS on the {route}" in model.summary()
 
 
 def test_gamma_gamma_nuts(cdnow_summary: pd.DataFrame) -> None:

@@ -348,6 +348,8 @@ class BaseModel(ABC):
                 "  priors: "
                 + ", ".join(f"{k} ~ {Prior.from_dict(v)}" for k, v in info["priors"].items())
             )
+        if "sampler" in info:
+            lines.append(f"  sampler: {info['sampler']} NUTS on the {info['log_density']}")
         if "diagnostics" in info:
             d = info["diagnostics"]
             lines.append(

@@ -34,7 +34,9 @@ def _nuts(summary: pd.DataFrame, **kwargs: object) -> clvlab.BetaGeo:
 
 
 @pytest.mark.parametrize(
-    ("priors", "sampler"), [(None, "nutpie"), (FLAT, "pymc")], ids=["default-nutpie", "flat-pymc"]
+    ("priors", "sampler"),
+    [(None, "nutpie"), (FLAT, "nutpie"), (FLAT, "pymc")],
+    ids=["default-nutpie", "flat-nutpie", "flat-pymc"],
 )
 def test_nuts_posterior_near_mle(
     cdnow_summary: pd.DataFrame, priors: dict[str, Prior] | None, sampler: str

@@ -31,11 +31,13 @@ def digamma(x: float) -> float:
 
 @jit
 def lbeta(a: float, b: float) -> float:
+    """ln B(a, b)."""
     return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
 
 
 @jit
 def array(buf: np.ndarray, i: int) -> np.ndarray:
+    """The ``i``-th data array of a buffer packed by :func:`kernels.kernel_data`."""
     table = int(buf[3]) + 3 * int(buf[1])
     start = int(buf[table + 2 * i])
     return buf[start : start + int(buf[table + 2 * i + 1])]
@@ -190,6 +192,13 @@ def _sum_rows_alive(
 
 @jit
 def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
+    """Weighted BG/NBD log-likelihood at ``th = (r, alpha, a, b)``, Fader, Hardie & Lee
+    (2005) eq. 6 in the form of Hardie's note 027; adds its gradient in ``th`` to ``g``.
+
+    With ``A = lnB(a, b+x) - (r+x) ln(alpha+T)`` and ``d = ln(a/(b+x-1)) + (r+x)
+    [ln(alpha+T) - ln(alpha+t_x)]`` the row term is ``A + softplus(d)``; the derivative of
+    ``softplus(d)`` is ``sigmoid(d) dd/dtheta``, and d/da ln B(a, c) = psi(a) - psi(a + c).
+    """
     r, alpha, a, b = th[0], th[1], th[2], th[3]
     x_u, bounds, T_u, T_i = array(buf, 0), array(buf, 1), array(buf, 2), array(buf, 3)
     tx_u, tx_i, w = array(buf, 4), array(buf, 5), array(buf, 6)
@@ -231,6 +240,8 @@ def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
 
 @jit
 def gamma_gamma(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
+    """Weighted Gamma-Gamma log-likelihood at ``th = (p, q, v)``, Fader & Hardie (2013)
+    eq. 3, summed per ``x`` group; adds its gradient in ``th`` to ``g``."""
     p, q, v = th[0], th[1], th[2]
     x_u, bounds, m, log_m, w = (
         array(buf, 0),
@@ -269,6 +280,8 @@ def gamma_gamma(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
 
 @jit
 def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
+    """Log-posterior at the log-parameters ``u`` (likelihood + priors + the Jacobian
+    ``sum(u)`` of ``theta = exp(u)``); writes its gradient in ``u`` to ``grad``."""
     n = int(buf[1])
     th = np.exp(u)
     g = np.zeros(n)
@@ -292,6 +305,8 @@ logp_sig = types.int64(
 
 @numba.cfunc(logp_sig, cache=True, error_model="numpy")
 def logp_cfunc(dim, x_, grad_, logp_, user_data_):  # type: ignore[no-untyped-def]
+    """nutpie's C log-density callback: 0 on success, 3/4 for a non-finite gradient or
+    value (nutpie treats the point as divergent), -1 for a dimension mismatch."""
     buf_head = numba.carray(user_data_, (HEADER,), dtype=np.float64)
     if dim != int(buf_head[1]):
         return -1
@@ -325,6 +340,7 @@ expand_sig = types.int64(
 
 @numba.cfunc(expand_sig, cache=True)
 def expand_cfunc(dim, expanded, x_, out_, user_data_):  # type: ignore[no-untyped-def]
+    """nutpie's C expansion callback: the stored draws are ``theta = exp(u)``."""
     if dim != expanded:
         return -1
     x = numba.carray(x_, (dim,))

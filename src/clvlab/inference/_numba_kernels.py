@@ -13,7 +13,8 @@ import numba
 import numpy as np
 from numba import types
 
-HEADER = 4  # model code, number of parameters, number of arrays, start of the priors
+from clvlab.inference.kernels import HEADER  # the buffer layout is documented there
+
 jit = numba.njit(cache=True, error_model="numpy")
 
 
@@ -38,7 +39,7 @@ def lbeta(a: float, b: float) -> float:
 @jit
 def array(buf: np.ndarray, i: int) -> np.ndarray:
     """The ``i``-th data array of a buffer packed by :func:`kernels.kernel_data`."""
-    table = int(buf[3]) + 3 * int(buf[1])
+    table = HEADER + 3 * int(buf[1])
     start = int(buf[table + 2 * i])
     return buf[start : start + int(buf[table + 2 * i + 1])]
 
@@ -201,7 +202,7 @@ def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
     """
     r, alpha, a, b = th[0], th[1], th[2], th[3]
     x_u, bounds, T_u, T_i = array(buf, 0), array(buf, 1), array(buf, 2), array(buf, 3)
-    tx_u, tx_i, w = array(buf, 4), array(buf, 5), array(buf, 6)
+    tx_u, tx_i, w, w_x = array(buf, 4), array(buf, 5), array(buf, 6), array(buf, 7)
     log_T = np.log(alpha + T_u)
     inv_T = 1.0 / (alpha + T_u)
     log_tx = np.log(alpha + tx_u)
@@ -213,9 +214,7 @@ def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
         x = x_u[k]
         rx = r + x
         lo, hi = int(bounds[k]), int(bounds[k + 1])
-        s_w = 0.0
-        for i in range(lo, hi):
-            s_w += w[i]
+        s_w = w_x[k]
         if x > 0:
             log_odds = math.log(a / (b + x - 1.0))
             s_l, s_dr, s_dalpha, s_dead = _sum_rows(
@@ -243,13 +242,8 @@ def gamma_gamma(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
     """Weighted Gamma-Gamma log-likelihood at ``th = (p, q, v)``, Fader & Hardie (2013)
     eq. 3, summed per ``x`` group; adds its gradient in ``th`` to ``g``."""
     p, q, v = th[0], th[1], th[2]
-    x_u, bounds, m, log_m, w = (
-        array(buf, 0),
-        array(buf, 1),
-        array(buf, 2),
-        array(buf, 3),
-        array(buf, 4),
-    )
+    x_u, bounds, m, w = array(buf, 0), array(buf, 1), array(buf, 2), array(buf, 3)
+    w_x, wlogm_x = array(buf, 4), array(buf, 5)  # per x: sums of w and of w ln(m)
     log_v = math.log(v)
     const = -math.lgamma(q) + q * log_v
     psi_q = digamma(q)
@@ -259,14 +253,11 @@ def gamma_gamma(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
         px = p * x
         lx = math.log(x)
         psi_sum, psi_px = digamma(px + q), digamma(px)
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        s_w = s_lm = s_lvm = s_inv = 0.0
-        for i in range(lo, hi):
-            wi = w[i]
-            s_w += wi
-            s_lm += wi * log_m[i]
-            s_lvm += wi * math.log(v + x * m[i])
-            s_inv += wi / (v + x * m[i])
+        s_w, s_lm = w_x[k], wlogm_x[k]
+        s_lvm = s_inv = 0.0
+        for i in range(int(bounds[k]), int(bounds[k + 1])):
+            s_lvm += w[i] * math.log(v + x * m[i])
+            s_inv += w[i] / (v + x * m[i])
         total += s_w * (math.lgamma(px + q) - math.lgamma(px) + px * lx + const)
         total += (px - 1.0) * s_lm - (px + q) * s_lvm
         g_p += x * (s_w * (psi_sum - psi_px + lx) + s_lm - s_lvm)
@@ -287,7 +278,7 @@ def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
     g = np.zeros(n)
     total = bgnbd(buf, th, g) if buf[0] == 1.0 else gamma_gamma(buf, th, g)
     for k in range(n):
-        base = int(buf[3]) + 3 * k
+        base = HEADER + 3 * k
         lp, dlp = prior(buf[base], buf[base + 1], buf[base + 2], th[k])
         total += lp + u[k]  # the prior and the Jacobian of theta = exp(u)
         grad[k] = th[k] * (g[k] + dlp) + 1.0
@@ -307,15 +298,10 @@ logp_sig = types.int64(
 def logp_cfunc(dim, x_, grad_, logp_, user_data_):  # type: ignore[no-untyped-def]
     """nutpie's C log-density callback: 0 on success, 3/4 for a non-finite gradient or
     value (nutpie treats the point as divergent), -1 for a dimension mismatch."""
-    buf_head = numba.carray(user_data_, (HEADER,), dtype=np.float64)
-    if dim != int(buf_head[1]):
+    head = numba.carray(user_data_, (HEADER,), dtype=np.float64)
+    if dim != int(head[1]):
         return -1
-    size = int(buf_head[3])
-    table = size + 3 * int(buf_head[1])
-    n_arrays = int(buf_head[2])
-    last = table + 2 * (n_arrays - 1)
-    tail = numba.carray(user_data_, (last + 2,), dtype=np.float64)
-    buf = numba.carray(user_data_, (int(tail[last] + tail[last + 1]),), dtype=np.float64)
+    buf = numba.carray(user_data_, (int(head[3]),), dtype=np.float64)
     x = numba.carray(x_, (dim,))
     grad = numba.carray(grad_, (dim,))
     logp = numba.carray(logp_, (1,))

@@ -8,7 +8,6 @@ are recomputed from the draws with the NumPy backend of the same formula.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab._imports import import_quietly
+from clvlab._parallel import workers_for
 from clvlab.errors import ClvlabError, ConvergenceError, SamplingWarning
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def sample_nuts(
     pm = _pm()
     if sampler not in ("pymc", "nutpie"):
         raise ClvlabError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
-    cores = max(1, min(chains, os.cpu_count() or 1))
+    cores = workers_for(chains)
     kwargs: dict[str, Any] = {
         "draws": draws,
         "tune": tune,
@@ -131,12 +131,11 @@ def sample_nuts_compiled(
     nutpie = import_quietly("nutpie")
     compiled = kernels.compiled()
     names = list(data.names)
-    centre = kernels.prior_centres(data)
     base = [int(v) for v in np.random.SeedSequence(seed).generate_state(4)]
 
     def initial_point(chain_seed: int) -> np.ndarray:
         rng = np.random.default_rng([*base, int(chain_seed)])
-        return centre + rng.uniform(-1.0, 1.0, len(names))
+        return data.centres + rng.uniform(-1.0, 1.0, len(names))
 
     model = CompiledPyMCModel(
         dims={},
@@ -158,7 +157,7 @@ def sample_nuts_compiled(
         draws=draws,
         tune=tune,
         chains=chains,
-        cores=max(1, min(chains, os.cpu_count() or 1)),
+        cores=workers_for(chains),
         seed=seed,
         progress_bar=progress,
         low_rank_modified_mass_matrix=True,

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from clvlab.data.folding import runs_of
+
 if TYPE_CHECKING:
     from clvlab.models.priors import Prior
 
@@ -46,12 +48,8 @@ __all__ = [
     "KernelData",
     "kernel_data",
     "log_density",
-    "prior_centres",
     "supports",
 ]
-
-# numba is a dependency of pytensor (and so of PyMC); import it lazily: it is heavy.
-_BGNBD, _GAMMA_GAMMA = 1.0, 2.0
 
 #: Priors the kernels evaluate, with their arguments in the order the kernel reads them.
 KERNEL_PRIORS: dict[str, tuple[str, ...]] = {
@@ -65,8 +63,11 @@ KERNEL_PRIORS: dict[str, tuple[str, ...]] = {
     "Weibull": ("alpha", "beta"),
 }
 _PRIOR_CODES = {name: float(i) for i, name in enumerate(KERNEL_PRIORS)}
-_MODEL_CODES = {"bgnbd": _BGNBD, "gamma_gamma": _GAMMA_GAMMA}
-_HEADER = 4  # model code, number of parameters, number of arrays, start of arrays
+_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0}
+HEADER = 4
+"""Buffer layout: ``[model code, number of parameters, number of arrays, length]``, then
+three slots per parameter (prior code and up to two arguments), then ``(start, length)``
+of each data array, then the arrays."""
 
 
 def supports(model_name: str, priors: Mapping[str, Prior]) -> bool:
@@ -84,10 +85,13 @@ def supports(model_name: str, priors: Mapping[str, Prior]) -> bool:
 
 @dataclass(frozen=True)
 class KernelData:
-    """Everything a kernel reads, packed in one float64 buffer for nutpie's user data."""
+    """Everything a kernel reads, packed in one float64 buffer for nutpie's user data,
+    with the parameter names and where the chains start (before jitter): the median of a
+    LogNormal prior, the log of the mean of a Gamma prior, 0 otherwise."""
 
     buffer: np.ndarray
     names: tuple[str, ...]
+    centres: np.ndarray
 
 
 def kernel_data(
@@ -98,63 +102,63 @@ def kernel_data(
 ) -> KernelData:
     """Pack the folded data and the priors (in the model's parameter order) for the
     kernel of ``model_name``."""
-    names = tuple(priors)
     if not supports(model_name, priors):
         raise ValueError(f"no compiled kernel for {model_name} with priors {dict(priors)}")
     if model_name == "bgnbd":
         arrays = _bgnbd_arrays(columns["x"], columns["t_x"], columns["T"], weights)
     else:
         arrays = _gamma_gamma_arrays(columns["x"], columns["m"], weights)
-    prior_block = np.zeros(3 * len(names))
-    for i, name in enumerate(names):
-        prior = priors[name]
+    prior_block = np.zeros(3 * len(priors))
+    for i, prior in enumerate(priors.values()):
         prior_block[3 * i] = _PRIOR_CODES[prior.dist]
         for j, arg in enumerate(KERNEL_PRIORS[prior.dist]):
             prior_block[3 * i + 1 + j] = prior.kwargs[arg]
     table = np.zeros(2 * len(arrays))
-    start = _HEADER + len(prior_block) + len(table)
+    start = HEADER + len(prior_block) + len(table)
     for i, arr in enumerate(arrays):
         table[2 * i], table[2 * i + 1] = start, len(arr)
         start += len(arr)
-    header = np.array([_MODEL_CODES[model_name], len(names), len(arrays), _HEADER])
+    header = np.array([_MODEL_CODES[model_name], len(priors), len(arrays), start])
     buffer = np.concatenate([header, prior_block, table, *arrays]).astype(np.float64)
-    return KernelData(np.ascontiguousarray(buffer), tuple(names))
+    return KernelData(
+        np.ascontiguousarray(buffer), tuple(priors), np.array([_centre(p) for p in priors.values()])
+    )
+
+
+def _centre(prior: Prior) -> float:
+    if prior.dist == "LogNormal":
+        return prior.kwargs["mu"]
+    if prior.dist == "Gamma":
+        return float(np.log(prior.kwargs["alpha"] / prior.kwargs["beta"]))
+    return 0.0
+
+
+def _x_runs(x: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Distinct ``x``, the bounds of each one's rows, and ``columns`` sorted by ``x``."""
+    order, x_unique, bounds = runs_of(np.asarray(x, dtype=float))
+    return (x_unique, bounds.astype(float), *(np.asarray(c, dtype=float)[order] for c in columns))
+
+
+def _per_run(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each run (constant data terms, summed once here)."""
+    return np.add.reduceat(values, bounds[:-1].astype(int)) if len(values) else values
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    unique, index = np.unique(np.asarray(values, dtype=float), return_inverse=True)
+    unique, index = np.unique(values, return_inverse=True)
     return unique, index.ravel().astype(float)
 
 
 def _bgnbd_arrays(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(x, kind="stable")
-    x, t_x, T, w = (np.asarray(v, dtype=float)[order] for v in (x, t_x, T, w))
-    x_unique, x_start = np.unique(x, return_index=True)
-    bounds = np.append(x_start, len(x)).astype(float)
+    x_unique, bounds, t_x, T, w = _x_runs(x, t_x, T, w)
     T_unique, T_index = _codes(T)
     tx_unique, tx_index = _codes(t_x)
-    return [x_unique, bounds, T_unique, T_index, tx_unique, tx_index, w]
+    return [x_unique, bounds, T_unique, T_index, tx_unique, tx_index, w, _per_run(w, bounds)]
 
 
 def _gamma_gamma_arrays(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(x, kind="stable")
-    x, m, w = (np.asarray(v, dtype=float)[order] for v in (x, m, w))
-    x_unique, x_start = np.unique(x, return_index=True)
-    bounds = np.append(x_start, len(x)).astype(float)
-    return [x_unique, bounds, m, np.log(m), w]
-
-
-def prior_centres(data: KernelData) -> np.ndarray:
-    """A central log-parameter value of each prior (median of a LogNormal, log of the
-    mean of a Gamma, 0 otherwise): where the chains start, before jitter."""
-    k = len(data.names)
-    block = data.buffer[_HEADER : _HEADER + 3 * k].reshape(k, 3)
-    centre = np.zeros(k)
-    lognormal, gamma = _PRIOR_CODES["LogNormal"], _PRIOR_CODES["Gamma"]
-    centre[block[:, 0] == lognormal] = block[block[:, 0] == lognormal, 1]
-    is_gamma = block[:, 0] == gamma
-    centre[is_gamma] = np.log(block[is_gamma, 1] / block[is_gamma, 2])
-    return centre
+    x_unique, bounds, m, w = _x_runs(x, m, w)
+    return [x_unique, bounds, m, w, _per_run(w, bounds), _per_run(w * np.log(m), bounds)]
 
 
 def log_density(data: KernelData, u: np.ndarray) -> tuple[float, np.ndarray]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvlab._parallel import workers_for
+from clvlab.data.folding import runs_of
 from clvlab.data.rfm import rfm_metadata, validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.errors import ClvlabError
@@ -250,7 +251,7 @@ class _SharedTerm:
         key = "draws" if np.ndim(p["r"]) == 2 else "point"
         with self._lock:
             if key not in self._cache:
-                workers = max(1, min(os.cpu_count() or 1, self._n))
+                workers = workers_for(self._n)
                 bounds = np.linspace(0, self._n, workers + 1).astype(int)
                 parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
                 with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -283,8 +284,7 @@ def _discounted_purchases_compiled(
     cover come from the closed form."""
     from clvlab.predict._discounted_numba import discounted_purchases
 
-    order = np.argsort(x, kind="stable")
-    x_unique, starts = np.unique(x[order], return_index=True)
+    order, x_unique, bounds = runs_of(x)
     T_unique, T_index = np.unique(T[order], return_inverse=True)
     r, alpha, a, b = (
         np.ascontiguousarray(np.ravel(p[n]), dtype=float) for n in ("r", "alpha", "a", "b")
@@ -296,7 +296,7 @@ def _discounted_purchases_compiled(
         a,
         b,
         x_unique.astype(float),
-        np.append(starts, len(x)).astype(float),
+        bounds.astype(float),
         T_index.ravel().astype(float),
         T_unique.astype(float),
         np.asarray(ends, dtype=float),

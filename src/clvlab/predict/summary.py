@@ -19,7 +19,6 @@ Two intervals are named apart:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvlab._parallel import workers_for
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.progress import progress_bar
 
@@ -115,7 +115,7 @@ def reduce_draws(
 
     # NumPy and SciPy release the GIL in their loops: chunks run on all cores, and at
     # most ``workers`` chunks are in memory at once.
-    workers = max(1, min(os.cpu_count() or 1, len(starts)))
+    workers = workers_for(len(starts))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(work, range(len(starts)))
         for part, values, (stats, pred) in progress_bar(

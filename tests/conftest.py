@@ -13,11 +13,24 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 import clvlab
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Property tests are derandomised (a fixed seed per test, no example database), so a
+# run is reproducible and CI cannot fail on an example that a local run never tried.
+settings.register_profile(
+    "clvlab",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("clvlab")
 
 
 @pytest.fixture(scope="session")

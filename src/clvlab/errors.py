@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "ArgumentError",
     "ClvlabError",
     "ConvergenceError",
     "DataQualityWarning",
@@ -18,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "SamplingWarning",
+    "UnitMismatchError",
 ]
 
 
@@ -54,6 +56,17 @@ class DataValidationError(ClvlabError, ValueError):
         if hint:
             message += f". {hint}"
         super().__init__(message)
+
+
+class ArgumentError(ClvlabError, ValueError):
+    """An argument is outside its documented domain (a negative horizon, a NaN rate, a
+    ``ci_prob`` of 1, ...). The message names the argument, the value and what is
+    accepted."""
+
+
+class UnitMismatchError(ClvlabError, ValueError):
+    """Two inputs measure time in different units (a model fitted on a weekly RFM table
+    used on a monthly one, or a purchase and a spend model that disagree)."""
 
 
 class NotFittedError(ClvlabError, RuntimeError):

@@ -8,6 +8,7 @@ so both the total peak and the job's own increment are known.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,10 +45,20 @@ print('__RESULT__' + json.dumps({{'seconds': seconds, 'peak_mb': peak,
 """
 
 
-def measure(name: str, setup: str) -> Measurement:
-    """Run ``setup`` (which must define ``job()``) in a child process and measure ``job``."""
+def measure(name: str, setup: str, *, pythonpath: str | None = None) -> Measurement:
+    """Run ``setup`` (which must define ``job()``) in a child process and measure ``job``.
+
+    ``pythonpath`` puts another source tree first on the child's path (for example an
+    older clvlab checked out with ``git worktree``, to compare with the code before a
+    change in the same run).
+    """
     code = _CHILD.format(setup=textwrap.dedent(setup))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-4000:]}")
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("__RESULT__"))

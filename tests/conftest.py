@@ -68,9 +68,14 @@ def _postgres_bindir() -> Path | None:
 
 
 def _free_port() -> int:
+    """A loopback port free right now. Another process can take it before the server
+    binds it, so :func:`postgres_url` retries on a new port when that happens."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_PORT_TAKEN = ("could not bind", "Address already in use", "could not create any TCP/IP sockets")
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +85,9 @@ def postgres_url() -> Iterator[str]:
     Skips when no server binary is installed, unless ``CLVLAB_REQUIRE_POSTGRES`` is set
     (as ``.ci/run`` does): then a missing server fails the run instead of skipping.
     Runs the server as the ``postgres`` user when the tests run as root (PostgreSQL
-    refuses to run as root).
+    refuses to run as root). A port taken between choosing it and the server binding it
+    makes the start fail; the server is then started again on another port (up to five
+    tries). The temporary folder is removed whatever happens, a failed start included.
     """
     bindir = _postgres_bindir()
     if bindir is None:
@@ -88,48 +95,56 @@ def postgres_url() -> Iterator[str]:
             pytest.fail("CLVLAB_REQUIRE_POSTGRES is set but no PostgreSQL server is installed")
         pytest.skip("no PostgreSQL server binary (initdb) on this machine")
     root = Path(tempfile.mkdtemp(prefix="clvlab-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        prefix = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres", "postgres")
-    password = "clvlab-test-password"
-    pwfile = root / "pw"
-    pwfile.write_text(password + "\n")
-    if prefix:
-        shutil.chown(pwfile, "postgres", "postgres")
     data = root / "data"
+    log = root / "log"
+    prefix: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    password = "clvlab-test-password"
 
     def run(*args: str) -> None:
         done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
         if done.returncode:
             raise RuntimeError(f"{args[0]} failed: {done.stdout}\n{done.stderr}")
 
-    port = _free_port()
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "clvlab",
-        f"--pwfile={pwfile}",
-        "--auth=scram-sha-256",
-        "--encoding=UTF8",
-        "--no-sync",
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "log"),
-        "-w",
-        "start",
-    )
+    started = False
     try:
+        pwfile = root / "pw"
+        pwfile.write_text(password + "\n")
+        if prefix:
+            shutil.chown(root, "postgres", "postgres")
+            shutil.chown(pwfile, "postgres", "postgres")
+        run(
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "clvlab",
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
+        for attempt in range(5):
+            port = _free_port()
+            logged = log.stat().st_size if log.exists() else 0
+            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+            start = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options]
+            try:
+                run(*start, "-l", str(log), "-w", "start")
+            except RuntimeError:
+                this_try = ""
+                if log.exists():
+                    with open(log, errors="replace") as handle:
+                        handle.seek(logged)
+                        this_try = handle.read()
+                if attempt < 4 and any(sign in this_try for sign in _PORT_TAKEN):
+                    continue  # the port was taken meanwhile: try another one
+                raise
+            started = True
+            break
         yield f"postgresql://clvlab:{password}@127.0.0.1:{port}/postgres"
     finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            if started:
+                run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)

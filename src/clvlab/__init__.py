@@ -17,14 +17,17 @@ from clvlab.data import (
     validate_transactions,
 )
 from clvlab.errors import (
+    ArgumentError,
     ClvlabError,
     ConvergenceError,
     DataQualityWarning,
     DataValidationError,
+    DegenerateFitWarning,
     ExportError,
     ModelFileError,
     NotFittedError,
     SamplingWarning,
+    UnitMismatchError,
 )
 from clvlab.evaluate import Evaluation, compare, evaluate, tracking
 from clvlab.export import export, read_export
@@ -40,12 +43,14 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
     __version__ = "0+unknown"
 
 __all__ = [
+    "ArgumentError",
     "BetaGeo",
     "ClvlabError",
     "ConvergenceError",
     "CustomerPredictions",
     "DataQualityWarning",
     "DataValidationError",
+    "DegenerateFitWarning",
     "Evaluation",
     "ExportError",
     "FoldedTable",
@@ -54,6 +59,7 @@ __all__ = [
     "NotFittedError",
     "Prior",
     "SamplingWarning",
+    "UnitMismatchError",
     "__version__",
     "clv",
     "compare",

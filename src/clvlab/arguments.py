@@ -30,6 +30,12 @@ __all__ = [
 INTERVAL_KINDS = ("eti", "hdi")
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened to ``limit`` characters for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _real(name: str, value: Any) -> float:
     """``value`` as a float, refusing strings, booleans and non-numbers."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -39,7 +45,12 @@ def _real(name: str, value: Any) -> float:
             f"{name} must be a real number, got {value!r} ({type(value).__name__}); "
             f"pass a number such as {name}=12"
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise ArgumentError(
+            f"{name} is too large for a floating-point number, got {_show(value)}"
+        ) from exc
 
 
 def check_finite(name: str, value: Any) -> float:
@@ -162,7 +173,8 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
         raise ArgumentError(
             f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
         )
-    if not math.isfinite(float(value)) or float(value) != int(value):
+    number_float = _real(name, value)
+    if not math.isfinite(number_float) or number_float != int(value):
         raise ArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
     number = int(value)
     if number < minimum:

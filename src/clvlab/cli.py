@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn, TextIO
+
+from clvlab.errors import ClvlabError, DataQualityWarning
 
 __all__ = ["main"]
 
@@ -28,21 +32,28 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from clvlab.pipeline import PipelineSettings, read_transactions, run_pipeline
+    from clvlab.pipeline import PipelineSettings, run_file
 
     settings = PipelineSettings(
         customer_col=args.customer_col,
         date_col=args.date_col,
         amount_col=args.amount_col,
+        date_format=args.date_format,
+        dayfirst=args.dayfirst,
+        date_unit=args.date_unit,
         calibration_end=args.calibration_end,
         observation_end=args.observation_end,
         time_unit=args.time_unit,
         purchase_model=args.purchase_model,
         spend_model=args.spend_model,
         method=args.method,
+        uncertainty=args.uncertainty,
+        n_bootstrap=args.n_bootstrap,
+        penalizer=args.penalizer,
         horizon=args.horizon,
         horizon_unit=args.horizon_unit,
         discount_rate=args.discount_rate,
+        margin=args.margin,
         ci_prob=args.ci_prob,
         seed=args.seed,
         draws=args.draws,
@@ -52,20 +63,26 @@ def _run(args: argparse.Namespace) -> int:
         long=args.long,
         table_prefix=args.table_prefix,
         progress=not args.no_progress,
+        drop_invalid=args.drop_invalid,
+        point_estimates_only=args.point_estimates_only,
     )
-    run_pipeline(read_transactions(args.transactions), args.out, settings)
+    run_file(args.transactions, args.out, settings)
     return 0
 
 
 RUN_EXAMPLES = """\
 examples:
-  # MLE fit, 12-month CLV, to a Parquet file (plus predictions_runs.parquet, ...)
+  # MLE fit, 12-month CLV at 1%/month, to a Parquet file (plus predictions_runs.parquet, ...)
   clvlab run sales.csv --customer-col customer_id --date-col order_date \\
       --amount-col revenue --calibration-end 2025-06-30 --out predictions.parquet
 
-  # Bayesian fit (NUTS), 24 months at 1%/month, into the embedded SQLite database
+  # Bayesian fit (NUTS), 24 months at 30% margin, into the embedded SQLite database
   clvlab run sales.parquet --customer-col cid --date-col day --amount-col value \\
-      --method nuts --horizon 24 --discount-rate 0.01 --out sqlite:///clv.db
+      --method nuts --horizon 24 --margin 0.3 --out sqlite:///clv.db
+
+  # a real log with some bad rows: drop them and report how many per rule
+  clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
+      --drop-invalid --out predictions.csv
 
   # PostgreSQL, replacing the rows of run "2025-q3" if it was exported before
   clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
@@ -73,14 +90,42 @@ examples:
 
 Tables written: customers (one row per customer: CLV, expected purchases, P(alive),
 expected spend, each with estimate/lower/upper), runs (one row per run: models,
-parameters, data period, version), parameters, and with --long the long format. Re-using
-a run id replaces that run's rows; a new run id appends. Schema: see the README.
+parameters, data period, version), parameters, and with --long the long format.
+
+The target is checked before any work (format, folder, database connection and
+credentials). The default run id is derived from the file name, the data and the
+settings, so running the same command again replaces its own run; other data or
+settings add a new run. Re-using a --run-id replaces that run's rows.
+
+A fit whose intervals are not finite (a degenerate maximum-likelihood optimum) stops
+the run with exit code 2 and nothing is exported; --point-estimates-only exports the
+point estimates with empty (NULL) intervals instead. Errors are one line, exit code 2.
+Schema: see the README.
 """
+
+
+class _UsageError(Exception):
+    """A command line that argparse cannot parse; reported by :func:`main` in one line."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.prog, message)
+
+
+def _units(value: str) -> str:
+    return value.upper()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``clvlab`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clvlab",
         description="Probabilistic customer-lifetime-value modelling.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -97,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the main job on the bundled CDNOW data",
         description=(
             "Summarise the full CDNOW log (23,570 customers) with calibration to "
-            f"{DEMO_CALIBRATION_END}, fit the models and write per-customer results."
+            f"{DEMO_CALIBRATION_END}, fit the models by MLE and NUTS, predict 12-month CLV "
+            "(1% a month discount) with 90% intervals and write the results."
         ),
     )
     demo.add_argument("--out", default="results", help="output folder (default: results)")
@@ -134,6 +180,32 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--date-col", required=True, help="purchase date column")
     data.add_argument("--amount-col", required=True, help="purchase value column")
     data.add_argument(
+        "--date-format",
+        help="format of text dates, e.g. %%d/%%m/%%Y (needed when dates are ambiguous)",
+    )
+    order = data.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        default=None,
+        help="text dates such as 01/02/2020 are day first (1 February)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="text dates such as 01/02/2020 are month first (2 January)",
+    )
+    data.add_argument(
+        "--date-unit",
+        choices=["s", "ms", "us", "ns", "D"],
+        help="unit of numeric dates since 1970-01-01 (Unix seconds: s); yyyymmdd numbers "
+        "need --date-format %%Y%%m%%d instead",
+    )
+    data.add_argument(
         "--calibration-end",
         help="last day used for fitting (default: the last transaction; then no holdout)",
     )
@@ -143,8 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--time-unit",
         default="W",
-        choices=["D", "W", "M"],
-        help="time unit of the model (default: W, weeks)",
+        type=_units,
+        choices=["D", "W", "M", "Y"],
+        help="time unit of the model: D, W, M or Y (default: W, weeks)",
+    )
+    data.add_argument(
+        "--drop-invalid",
+        action="store_true",
+        help="drop rows that break a data rule (null id, bad date, negative amount, ...) "
+        "and report the count per rule, instead of stopping at the first rule broken",
     )
     model = run.add_argument_group("models and fitting")
     model.add_argument("--purchase-model", default="bgnbd", choices=["bgnbd"])
@@ -153,8 +232,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         default="mle",
         choices=["mle", "nuts", "advi", "map"],
-        help="mle: maximum likelihood (lifetimes) with Laplace draws; nuts: Bayesian "
-        "(nutpie); advi, map: fast approximations (default: mle)",
+        help="mle: maximum likelihood (lifetimes) with Laplace or bootstrap draws; nuts: "
+        "Bayesian (nutpie); advi, map: fast approximations (default: mle)",
+    )
+    model.add_argument(
+        "--uncertainty",
+        default="laplace",
+        choices=["laplace", "bootstrap"],
+        help="mle only: Laplace (normal) draws or a bootstrap of customers (default: laplace)",
+    )
+    model.add_argument(
+        "--n-bootstrap",
+        type=int,
+        default=200,
+        help="mle with --uncertainty bootstrap: number of refits (default: 200)",
+    )
+    model.add_argument(
+        "--penalizer",
+        type=float,
+        default=0.0,
+        help="mle only: L2 penalty on the parameters, >= 0 (default: 0)",
     )
     model.add_argument(
         "--draws",
@@ -167,17 +264,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--tune", type=int, default=1000, help="NUTS tuning steps per chain (default: 1000)"
     )
     model.add_argument("--chains", type=int, default=2, help="NUTS chains (default: 2)")
-    model.add_argument("--seed", type=int, default=0, help="seed of every random step")
+    model.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
     pred = run.add_argument_group("predictions")
     pred.add_argument("--horizon", type=float, default=12.0, help="CLV horizon (default: 12)")
     pred.add_argument(
-        "--horizon-unit", default="M", choices=["D", "W", "M", "Y"], help="(default: M)"
+        "--horizon-unit",
+        default="M",
+        type=_units,
+        choices=["D", "W", "M", "Y"],
+        help="unit of --horizon and --discount-rate (default: M, months)",
     )
     pred.add_argument(
-        "--discount-rate", type=float, default=0.0, help="per horizon unit (default: 0)"
+        "--discount-rate",
+        type=float,
+        default=None,
+        help="discount rate per --horizon-unit period, > -1 (default: 1%% a month, i.e. "
+        "0.01 with months and its compound equivalent with another unit)",
     )
     pred.add_argument(
-        "--ci-prob", type=float, default=0.9, help="interval probability (default: 0.9)"
+        "--margin", type=float, default=1.0, help="profit margin in (0, 1] (default: 1)"
+    )
+    pred.add_argument(
+        "--ci-prob",
+        type=float,
+        default=0.9,
+        help="interval probability, strictly between 0 and 1 (default: 0.9)",
+    )
+    pred.add_argument(
+        "--point-estimates-only",
+        action="store_true",
+        help="export point estimates with empty (NULL) intervals; without it, a fit whose "
+        "intervals are not finite stops the run",
     )
     output = run.add_argument_group("output")
     output.add_argument(
@@ -186,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="predictions.parquet, predictions.csv, sqlite:///file.db or "
         "postgresql://user:password@host:port/db",
     )
-    output.add_argument("--run-id", help="run identifier (default: a new UUID)")
+    output.add_argument(
+        "--run-id",
+        help="run identifier (default: <file name>-<hash of the data and settings>, so "
+        "the same command replaces its own run)",
+    )
     output.add_argument("--long", action="store_true", help="also write the long format")
     output.add_argument(
         "--table-prefix", default="clv", help="SQL table name prefix (default: clv)"
@@ -196,16 +317,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``clvlab`` command. clvlab's own errors are printed as one
-    line (exit code 2); anything else is a bug and keeps its traceback."""
-    from clvlab.errors import ClvlabError
+def _one_line(text: str) -> str:
+    """``text`` on one line: its lines joined with ``; ``."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines)
 
-    args = build_parser().parse_args(argv)
+
+def _warning_printer(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints clvlab's own warnings (data quality,
+    sampling, a degenerate fit replaced by NUTS) as one line on standard error
+    (``clvlab run: DataQualityWarning: ...``) and leaves others as they are."""
+    default = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if category.__module__.startswith("clvlab."):
+            text = _one_line(str(message))
+            print(f"clvlab {command}: {category.__name__}: {text}", file=sys.stderr, flush=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _own_warnings() -> tuple[type[Warning], ...]:
+    from clvlab.errors import DegenerateFitWarning, SamplingWarning
+
+    return (DataQualityWarning, SamplingWarning, DegenerateFitWarning)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clvlab`` command.
+
+    Bad command lines and clvlab's own errors are printed as one line on standard error
+    (``clvlab run: error: ...``) and exit with code 2; anything else is a bug and keeps
+    its traceback. clvlab's warnings (data quality, sampling) are printed as one line
+    each.
+    """
+    parser = build_parser()
     try:
-        return int(args.func(args))
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(
+            f"{exc.prog}: error: {_one_line(str(exc))} (see {exc.prog} --help)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with warnings.catch_warnings():
+            for category in _own_warnings():  # each one shown, as one line
+                warnings.simplefilter("always", category)
+            warnings.showwarning = _warning_printer(args.command)
+            return int(args.func(args))
     except ClvlabError as exc:
-        print(f"clvlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"clvlab {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
 
 

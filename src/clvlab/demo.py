@@ -2,9 +2,16 @@
 
 1. RFM summary of the full CDNOW log (23,570 customers), calibration to 1997-09-30;
 2. BG/NBD and Gamma-Gamma fitted both ways: MLE (lifetimes, Laplace draws) and NUTS;
-3. 12-month CLV with 90% intervals (monthly discount rate 1%), for each fit;
+3. 12-month CLV with 90% intervals (monthly discount rate 1%, the ``clvlab run`` default),
+   for each fit;
 4. the predictions exported to the embedded database (SQLite, ``clv.db``) and to Parquet
-   and CSV, one run per method, plus the fitted models (NetCDF) and a printed summary.
+   and CSV (each with its ``_runs``, ``_parameters`` and ``_long`` tables), one run per
+   method (``cdnow-mle``, ``cdnow-nuts``, replaced on a re-run), plus the fitted models
+   (NetCDF) and a printed summary.
+
+CDNOW customer 10244's repeat purchases are worth $0; Gamma-Gamma needs a positive mean
+spend, so that customer is excluded with a :class:`~clvlab.errors.DataQualityWarning`
+(printed as one line by ``clvlab demo``).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import pandas as pd
 
 from clvlab import datasets
 from clvlab.export import export
-from clvlab.pipeline import PipelineSettings, run_pipeline
+from clvlab.pipeline import MONTHLY_DISCOUNT_RATE, PipelineSettings, preflight, run_pipeline
 from clvlab.predict.table import CustomerPredictions
 
 __all__ = ["CALIBRATION_END", "OBSERVATION_END", "run_demo"]
@@ -24,16 +31,12 @@ __all__ = ["CALIBRATION_END", "OBSERVATION_END", "run_demo"]
 CALIBRATION_END = "1997-09-30"
 OBSERVATION_END = "1998-06-30"
 HORIZON_MONTHS = 12
-MONTHLY_DISCOUNT = 0.01
 CI_PROB = 0.9
 
 
 def run_demo(out: Path, *, progress: bool = True, quick: bool = False) -> dict[str, str]:
     """Run the CDNOW job and write its results into ``out``; return what was written."""
-    import warnings
-
-    from clvlab.errors import DataQualityWarning
-
+    preflight(out / "predictions.parquet")  # the folder takes files: checked before the work
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log = datasets.load_cdnow_master()
@@ -50,22 +53,19 @@ def run_demo(out: Path, *, progress: bool = True, quick: bool = False) -> dict[s
             method="nuts" if method == "nuts" else "mle",
             horizon=HORIZON_MONTHS,
             horizon_unit="M",
-            discount_rate=MONTHLY_DISCOUNT,
+            discount_rate=MONTHLY_DISCOUNT_RATE,
             ci_prob=CI_PROB,
             seed=2026,
             draws=draws,
             tune=draws,
             run_id=f"cdnow-{method}",
             long=True,
+            chains=2,  # NUTS: 2 chains of `draws`; MLE: 2 x `draws` Laplace draws
             progress=progress,
-            fit_options={} if method == "nuts" else {"n_draws": 2 * draws},
         )
-        with warnings.catch_warnings(record=True) as caught:
-            # CDNOW customer 10244's repeat purchases are worth $0: reported, not hidden
-            warnings.simplefilter("always", DataQualityWarning)
-            predictions, purchase, spend = run_pipeline(log, None, settings)
-        for warning in caught:
-            print(f"note: {warning.message}")
+        # CDNOW customer 10244's repeat purchases are worth $0: excluded with a
+        # DataQualityWarning, which `clvlab demo` prints as one line
+        predictions, purchase, spend = run_pipeline(log, None, settings)
         for model in (purchase, spend):
             path = out / f"{model.name}_{method}.nc"
             model.save(str(path))
@@ -74,7 +74,7 @@ def run_demo(out: Path, *, progress: bool = True, quick: bool = False) -> dict[s
         targets: dict[Path, tuple[str | Path, bool]] = {
             out / "clv.db": (f"sqlite:///{out / 'clv.db'}", True),
             out / "predictions.parquet": (out / "predictions.parquet", True),
-            out / "predictions.csv": (out / "predictions.csv", False),
+            out / "predictions.csv": (out / "predictions.csv", True),
         }
         for path, (target, long) in targets.items():
             for table, where in _export_own_output(predictions, target, path, long).items():

@@ -15,6 +15,7 @@ __all__ = [
     "ConvergenceError",
     "DataQualityWarning",
     "DataValidationError",
+    "DegenerateFitWarning",
     "ExportError",
     "ModelFileError",
     "NotFittedError",
@@ -31,7 +32,25 @@ class DataValidationError(ClvlabError, ValueError):
     """Input data break a documented rule.
 
     The message names the column, the rule, the number of offending rows and a few
-    example ids, so the caller can find the rows without re-running anything.
+    examples with a label, so the caller can find the rows without re-running
+    anything: ``column 'spend': monetary value is negative (2 rows, customer ids 14527,
+    14530)``. Customer ids print in their text form (:func:`clvlab.data.ids.id_text`:
+    ``14527``, not ``14527.0``); offending values, when given, print after them.
+
+    Attributes
+    ----------
+    column, rule, n_rows, hint
+        As given.
+    examples
+        Up to five example ids (or other labels, see ``example_label``), as given.
+    example_label
+        What the examples are, in the plural (``"customer ids"``, ``"index labels"``).
+    example_values
+        Up to five offending values (a date that does not parse, ...).
+    droppable
+        Whether the offending rows can be dropped with ``invalid="drop"`` (a row rule),
+        as opposed to a problem of the whole column or table (ambiguous dates, colliding
+        or duplicated ids), which no dropping fixes.
     """
 
     def __init__(
@@ -41,21 +60,68 @@ class DataValidationError(ClvlabError, ValueError):
         n_rows: int = 0,
         examples: Iterable[Any] = (),
         hint: str = "",
+        *,
+        example_label: str = "customer ids",
+        example_values: Iterable[Any] = (),
+        droppable: bool = False,
     ) -> None:
         self.column = column
         self.rule = rule
         self.n_rows = int(n_rows)
         self.examples = list(examples)[:5]
+        self.example_label = example_label
+        self.example_values = list(example_values)[:5]
+        self.hint = hint
+        self.droppable = bool(droppable)
         message = f"column {column!r}: {rule}"
-        if self.n_rows:
-            noun = "row" if self.n_rows == 1 else "rows"
-            message += f" ({self.n_rows} {noun}"
-            if self.examples:
-                message += ", e.g. " + ", ".join(repr(e) for e in self.examples)
-            message += ")"
+        counts = [f"{self.n_rows} {'row' if self.n_rows == 1 else 'rows'}"] if self.n_rows else []
+        if self.examples:
+            shown = [self._id_text(e) for e in self.examples]
+            label = example_label if len(shown) > 1 else example_label.removesuffix("s")
+            prefix = "e.g. " if self.n_rows > len(shown) else ""
+            counts.append(f"{prefix}{label} " + ", ".join(shown))
+        details = ", ".join(counts)
+        if self.example_values:
+            noun = "values" if len(self.example_values) > 1 else "value"
+            values = f"{noun} " + ", ".join(self._value_text(v) for v in self.example_values)
+            details = f"{details}; {values}" if details else values
+        if details:
+            message += f" ({details})"
         if hint:
             message += f". {hint}"
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its fields, so it survives a trip between processes
+        import functools
+
+        rebuild = functools.partial(
+            type(self),
+            example_label=self.example_label,
+            example_values=self.example_values,
+            droppable=self.droppable,
+        )
+        return (rebuild, (self.column, self.rule, self.n_rows, self.examples, self.hint))
+
+    @staticmethod
+    def _id_text(value: Any) -> str:
+        from clvlab.data.ids import id_text  # local: clvlab.data imports this module
+
+        return id_text(value)
+
+    @classmethod
+    def _value_text(cls, value: Any) -> str:
+        """An offending value as it would be typed: text quoted, numbers and dates plain."""
+        import numpy as np  # local: keeps this module free of heavy imports
+
+        if isinstance(value, np.datetime64):
+            day = value.astype("datetime64[D]")
+            return str(day if day == value else value)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, str | bytes) or (isinstance(value, float) and abs(value) >= 2**53):
+            return repr(value)
+        return cls._id_text(value)
 
 
 class ArgumentError(ClvlabError, ValueError):
@@ -89,6 +155,11 @@ class ExportError(ClvlabError, OSError):
 
 class DataQualityWarning(UserWarning):
     """Rows were dropped on explicit request; the warning states how many and why."""
+
+
+class DegenerateFitWarning(UserWarning):
+    """The maximum-likelihood optimum is on the boundary or ill-conditioned, and clvlab
+    reported another fit instead (see ``fit_info_["mle_quality"]``)."""
 
 
 class SamplingWarning(UserWarning):

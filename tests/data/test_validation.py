@@ -40,21 +40,25 @@ def test_empty_input() -> None:
 def test_null_id() -> None:
     log = _log()
     log.loc[2, "customer_id"] = None
-    err = _raises(r"'customer_id': customer id is null \(1 row", log)
+    err = _raises(r"'customer_id': customer id is null \(1 row, index label 2\)", log)
     assert err.n_rows == 1
+    assert err.droppable  # a row rule: invalid="drop" removes the row
 
 
 def test_null_date() -> None:
     log = _log()
     log.loc[[0, 3], "date"] = None
-    err = _raises(r"'date': date is null \(2 rows, e.g. 'a', 'c'\)", log)
+    err = _raises(r"'date': date is null \(2 rows, customer ids a, c\)", log)
     assert err.examples == ["a", "c"]
 
 
 def test_unparseable_date() -> None:
     log = _log()
     log.loc[1, "date"] = "not a date"
-    _raises(r"'date': date cannot be parsed \(1 row, e.g. 'a'\)", log)
+    _raises(
+        r"'date': date cannot be parsed as ISO 8601 .*\(1 row, customer id a; value 'not a date'\)",
+        log,
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,7 @@ def test_unparseable_date() -> None:
 def test_bad_monetary_value(value: float, rule: str) -> None:
     log = _log()
     log.loc[3, "spend"] = value
-    err = _raises(rf"'spend': .*{rule}.*\(1 row, e.g. 'c'\)", log, monetary_value_col="spend")
+    err = _raises(rf"'spend': .*{rule}.*\(1 row, customer id c", log, monetary_value_col="spend")
     assert err.column == "spend"
 
 

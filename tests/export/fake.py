@@ -59,3 +59,39 @@ def export_big(target: str, n: int) -> None:
     from clvlab import export
 
     export(fake_predictions(n, "new", seed=1), target, long=True, chunk_rows=20_000)
+
+
+def export_until_killed(target: str, n: int) -> None:
+    """Entry point of the kill test's child process: export ``n`` customers, and once
+    two chunks of the customer table are written, say so (one line on stdout) and wait
+    on stdin, which the parent never writes: it kills this process instead. The sync
+    point is deterministic; no timing is involved."""
+    import sys
+
+    from clvlab import export
+
+    module = sys.modules["clvlab.export"]
+    real_chunks = module.chunks
+
+    def chunks(*args: object, **kwargs: object) -> object:
+        spec = args[1]
+        for number, frame in enumerate(real_chunks(*args, **kwargs)):
+            if spec.name == "customers" and number == 2:
+                print("writing", flush=True)
+                sys.stdin.read()
+            yield frame
+
+    module.chunks = chunks
+    export(fake_predictions(n, "new", seed=1), target, long=True, chunk_rows=1000)
+
+
+def export_worker(parquet: str, csv: str, index: int, barrier: object) -> None:
+    """One of the concurrent exporters: run ``r<index>`` to both targets, starting
+    together with the others (``barrier``), in alternating target order."""
+    from clvlab import export
+
+    predictions = fake_predictions(600 + 50 * index, f"r{index}", seed=index)
+    barrier.wait()  # type: ignore[attr-defined]
+    targets = [parquet, csv] if index % 2 == 0 else [csv, parquet]
+    for target in targets:
+        export(predictions, target, long=True, chunk_rows=100)

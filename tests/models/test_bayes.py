@@ -81,6 +81,61 @@ def test_map_with_flat_priors_is_the_mle(cdnow_summary: pd.DataFrame) -> None:
     assert dict(model.draws_.sizes) == {"chain": 1, "draw": 1000}
 
 
+@pytest.mark.parametrize("cls", [clvlab.BetaGeo, clvlab.GammaGamma])
+def test_compiled_map_matches_pymc_map(cdnow_summary: pd.DataFrame, cls: type) -> None:
+    # Oracle: PyMC's find_MAP and the Laplace step on the PyMC model (bayes.fit_map).
+    from clvlab.inference import bayes
+
+    model = cls().fit(cdnow_summary, method="map", draws=4000, seed=1, progress=False)
+    assert model.fit_info_["log_density"] == "compiled kernel"
+    data = model.prepare(cdnow_summary)
+    priors = model._priors(data)
+    mode, arr = bayes.fit_map(
+        bayes.build_pymc_model(model, data, priors),
+        model.param_names,
+        draws=4000,
+        seed=1,
+        progress=False,
+    )
+    # find_MAP stops at scipy's default tolerance (a log-posterior gradient of ~1e-2 on
+    # Gamma-Gamma); the compiled route's is ~1e-4 there, so the two agree to 1e-4
+    np.testing.assert_allclose(model.params_["estimate"], mode, rtol=1e-4)
+    from clvlab.inference import kernels
+
+    kernel = kernels.kernel_data(model.name, data.columns, data.weights, priors)
+    u = np.log(model.params_["estimate"].to_numpy())
+    assert np.abs(kernels.log_density(kernel, u)[1] - 1.0).max() < 1e-3
+    # the same normal approximation and seed: the same draws up to the Hessian's rounding
+    np.testing.assert_allclose(model.params_["sd"], arr[0].std(axis=0, ddof=1), rtol=1e-3)
+
+
+def test_pymc_and_advi_are_quiet_without_progress(
+    cdnow_summary: pd.DataFrame, capfd: pytest.CaptureFixture[str]
+) -> None:
+    clvlab.GammaGamma().fit(
+        cdnow_summary, method="advi", advi_iterations=2000, draws=100, seed=1, progress=False
+    )
+    out, err = capfd.readouterr()
+    assert "Finished" not in out + err and "ipywidgets" not in out + err, out + err
+
+
+def test_advi_divergence_is_a_convergence_error_and_nuts_works() -> None:
+    # Heavy buyers (x = 1000 in 39 weeks) make ADVI's steps NaN with seed 0; PyMC raises
+    # a multi-line FloatingPointError, clvlab a one-line ConvergenceError whose advice
+    # (NUTS) works on the same data.
+    heavy = pd.DataFrame(
+        {"frequency": [0, 1, 5, 300, 1000], "recency": [0, 1, 10, 38.9, 39.0], "T": [39.0] * 5}
+    )
+    with pytest.raises(clvlab.ConvergenceError, match=r"^ADVI diverged.*method='nuts'$"):
+        clvlab.BetaGeo().fit(heavy, method="advi", advi_iterations=2000, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", clvlab.SamplingWarning)  # 5 customers, short run
+        model = clvlab.BetaGeo().fit(
+            heavy, method="nuts", draws=200, tune=300, seed=0, progress=False
+        )
+    assert np.all(np.isfinite(model.params_.to_numpy()))
+
+
 def test_advi_runs_and_is_seeded(cdnow_summary: pd.DataFrame) -> None:
     kw = {"method": "advi", "advi_iterations": 5000, "draws": 500, "seed": 4, "progress": False}
     a = clvlab.BetaGeo().fit(cdnow_summary, **kw)  # type: ignore[arg-type]

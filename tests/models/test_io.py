@@ -29,6 +29,8 @@ def test_round_trip_is_identical(fitted: clvlab.BetaGeo, tmp_path: Path) -> None
     assert loaded.log_likelihood_ == fitted.log_likelihood_
     assert loaded.method_ == "mle" and loaded.n_customers_ == 2357
     pd.testing.assert_frame_equal(loaded.covariance_, fitted.covariance_)
+    # the fit record, with the RFM table's time unit, survives save/load
+    assert loaded.fit_info_ == fitted.fit_info_ and loaded.fit_info_["data"]["time_unit"] == "W"
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temporary file
 
 

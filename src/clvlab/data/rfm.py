@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab.data.transactions import _to_day, validate_transactions
+from clvlab.data.ids import factorize_ids, mixes_types
+from clvlab.data.transactions import DateUnit, parse_day, validate_transactions
 from clvlab.data.validation import (
     InvalidPolicy,
     Validator,
@@ -44,6 +45,8 @@ def rfm_summary(
     observation_end: object = None,
     *,
     datetime_format: str | None = None,
+    dayfirst: bool | None = None,
+    date_unit: DateUnit | None = None,
     invalid: InvalidPolicy = "raise",
     resolution: str = "D",
 ) -> pd.DataFrame:
@@ -54,7 +57,9 @@ def rfm_summary(
     transactions
         One row per purchase. Never modified.
     customer_id_col, datetime_col, monetary_value_col
-        Column names; ``monetary_value_col`` is optional.
+        Column names; ``monetary_value_col`` is optional. Every id must have one text
+        form (:mod:`clvlab.data.ids`): a column mixing ``7`` and ``"7"`` is refused,
+        since both would be the key ``7`` in an export.
     time_unit
         ``"D"``, ``"W"`` (default, as in Fader, Hardie & Lee 2005), ``"M"`` (365.25/12
         days) or ``"Y"`` (365.25 days). Time is continuous: days / 7 for weeks.
@@ -67,8 +72,14 @@ def rfm_summary(
     observation_end
         Last day observed (inclusive); defaults to the last transaction date. A
         transaction after it is an error.
-    datetime_format
-        Format for string dates.
+    datetime_format, dayfirst, date_unit
+        How to read the date column; see :func:`~clvlab.validate_transactions`. ISO 8601
+        text and datetime columns need none of them. Ambiguous text such as
+        ``01/02/2020`` needs ``dayfirst=`` or ``datetime_format=`` (``"%d/%m/%Y"``);
+        numbers need ``datetime_format="%Y%m%d"`` or ``date_unit="s"`` (``"ms"``, ...).
+        Time-zone-aware dates count on their UTC day. Dates outside 1677-09-22 to
+        2262-04-11 (pandas' nanosecond range, which exports are read back in) are refused
+        by name, never wrapped around (9999-12-31 does not become 1816).
     invalid
         ``"raise"`` (default) or ``"drop"`` rows that break a rule, with a warning.
     resolution
@@ -81,9 +92,12 @@ def rfm_summary(
     Returns
     -------
     pandas.DataFrame
-        Indexed by customer id, with ``frequency`` (int), ``recency``, ``T`` and
-        ``monetary_value`` when a monetary column is given. ``df.attrs["clvlab"]`` records
-        the time unit and the dates (see :func:`rfm_metadata`).
+        Indexed by customer id (the values as given, in order of first appearance;
+        float ids stay floats, and print without ``.0`` in messages and exports), with
+        ``frequency`` (int), ``recency``, ``T`` and ``monetary_value`` when a monetary
+        column is given. ``df.attrs["clvlab"]`` records
+        the time unit, the dates and how the date column was read (``dates_read_as``;
+        see :func:`rfm_metadata`).
 
     Examples
     --------
@@ -104,10 +118,18 @@ def rfm_summary(
         monetary_value_col,
         observation_end=observation_end,
         datetime_format=datetime_format,
+        dayfirst=dayfirst,
+        date_unit=date_unit,
         invalid=invalid,
     )
     obs_end = cols.observation_end
-    cal_end = obs_end if calibration_end is None else _to_day(calibration_end, "calibration_end")
+    cal_end = (
+        obs_end
+        if calibration_end is None
+        else parse_day(
+            calibration_end, "calibration_end", datetime_format=datetime_format, dayfirst=dayfirst
+        )
+    )
     first_day, last_day = cols.days.min(), cols.days.max()
     if calibration_end is not None and not (first_day <= cal_end < obs_end):
         raise DataValidationError(
@@ -116,7 +138,7 @@ def rfm_summary(
             f"transaction ({first_day}) and before observation_end ({obs_end})",
         )
 
-    codes, uniques = pd.factorize(cols.ids, sort=False)
+    codes, uniques = factorize_ids(cols.ids, customer_id_col)
     base = first_day.astype(np.int64)
     grain = days_per_unit(resolution)
     if grain != int(grain) or grain < 1:
@@ -188,6 +210,7 @@ def rfm_summary(
         "n_transactions": len(cols.ids),
         "n_customers_after_calibration": int((~cohort).sum()),
         "dropped_rows": cols.dropped,
+        "dates_read_as": cols.date_convention,
     }
     return result
 
@@ -235,9 +258,12 @@ def validate_rfm(
 ) -> pd.DataFrame:
     """Check an RFM table (from :func:`rfm_summary` or brought by the user).
 
-    Rules: the table is not empty; ``frequency``, ``recency`` and ``T`` exist, are finite
-    and not negative; ``frequency`` is a whole number; ``recency <= T``; ``recency == 0``
-    when ``frequency == 0`` and ``recency > 0`` when ``frequency > 0``. With
+    Rules: the table is not empty; its index (the customer ids) has no null and no
+    duplicate, and no two ids share a text form (``7`` and ``"7"``, see
+    :mod:`clvlab.data.ids`); these always raise. ``frequency``, ``recency`` and ``T``
+    exist, are finite and not negative; ``frequency`` is a whole number;
+    ``recency <= T``; ``recency == 0`` when ``frequency == 0`` and ``recency > 0`` when
+    ``frequency > 0``. With
     ``monetary=True`` also ``monetary_value`` (finite, not negative); with
     ``holdout=True`` also ``frequency_holdout`` (whole, not negative) and
     ``duration_holdout`` (positive).
@@ -255,6 +281,7 @@ def validate_rfm(
     require_columns(rfm, columns, "RFM")
     require_nonempty(rfm, "RFM table", "frequency")
     ids = rfm.index.to_numpy()
+    _check_index(rfm.index)
     check = Validator(ids=ids, invalid=invalid)
     data: dict[str, np.ndarray] = {}
     for name in columns:
@@ -284,3 +311,31 @@ def validate_rfm(
         meta["dropped_rows"] = {**meta.get("dropped_rows", {}), **check.dropped_counts()}
         out.attrs[_META_KEY] = meta
     return out
+
+
+def _check_index(index: pd.Index) -> None:
+    """Customer ids of an RFM table: not null, unique, one text form each."""
+    name = str(index.name) if index.name is not None else "<index>"
+    null = np.asarray(index.isna())
+    if null.any():
+        raise DataValidationError(
+            name,
+            "customer id (the index) is null",
+            int(null.sum()),
+            np.flatnonzero(null)[:5],
+            hint="give every customer an id, or drop those rows",
+            example_label="positions",
+        )
+    if index.has_duplicates:
+        repeated = index.duplicated(keep=False)
+        raise DataValidationError(
+            name,
+            "customer id (the index) is duplicated: each customer needs exactly one row",
+            int(repeated.sum()),
+            pd.unique(index[repeated].to_numpy())[:5],
+            hint="aggregate the duplicates (rfm_summary builds one row per customer), "
+            "or check that tables were not concatenated twice",
+        )
+    values = index.to_numpy()
+    if mixes_types(values):
+        factorize_ids(values, name)  # raises on ids that share a text form

@@ -1,9 +1,11 @@
 """Row-level validation rules shared by transaction logs and RFM tables.
 
-A rule is a boolean mask of offending rows plus a sentence. :func:`enforce` either raises
-:class:`~clvlab.errors.DataValidationError` naming the column, the rule, the count and a
-few ids, or, when the caller asked for ``invalid="drop"``, removes the rows and warns with
-the count. Nothing is dropped without that explicit request.
+A rule is a boolean mask of offending rows plus a sentence. :meth:`Validator.check` either
+raises :class:`~clvlab.errors.DataValidationError` naming the column, the rule, the count,
+a few customer ids (in their text form, :func:`clvlab.data.ids.id_text`) and, where it
+helps, the offending values; or, when the caller asked for ``invalid="drop"``, records the
+rows, which :meth:`Validator.keep_mask` removes with one warning giving the counts.
+Nothing is dropped without that explicit request.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataQualityWarning, DataValidationError
+from clvlab.data.ids import id_text
+from clvlab.errors import ArgumentError, DataQualityWarning, DataValidationError
 
 __all__ = ["InvalidPolicy", "RuleViolation", "Validator", "require_columns", "require_nonempty"]
 
@@ -67,17 +70,51 @@ class Validator:
 
     def __post_init__(self) -> None:
         if self.invalid not in ("raise", "drop"):
-            raise ValueError(f"invalid must be 'raise' or 'drop', not {self.invalid!r}")
+            raise ArgumentError(
+                f"invalid must be 'raise' or 'drop', got {self.invalid!r}; pass "
+                "invalid='drop' to drop the rows that break a rule (with a warning)"
+            )
 
-    def check(self, column: str, rule: str, bad: np.ndarray | pd.Series, hint: str = "") -> None:
-        """Record (or raise for) the rows where ``bad`` is true."""
+    def check(
+        self,
+        column: str,
+        rule: str,
+        bad: np.ndarray | pd.Series,
+        hint: str = "",
+        *,
+        values: np.ndarray | pd.Series | None = None,
+        labels: np.ndarray | None = None,
+        label: str = "customer ids",
+    ) -> None:
+        """Record (or raise for) the rows where ``bad`` is true.
+
+        Parameters
+        ----------
+        column, rule, hint
+            For the message.
+        bad
+            Boolean mask of the offending rows.
+        values
+            The column's values, to show a few offending ones in the message.
+        labels, label
+            Examples to name instead of the customer ids (for a null id, the table's
+            index labels), and what they are.
+        """
         mask = np.asarray(bad, dtype=bool)
         if not mask.any():
             return
         positions = np.flatnonzero(mask)
         if self.invalid == "raise":
+            shown = _examples(self.ids if labels is None else labels, positions)
             raise DataValidationError(
-                column, rule, len(positions), _examples(self.ids, positions), hint
+                column,
+                rule,
+                len(positions),
+                shown,
+                hint,
+                example_label="customer ids" if labels is None else label,
+                example_values=(() if values is None else _examples(np.asarray(values), positions)),
+                droppable=True,
             )
         self.violations.append(RuleViolation(column, rule, positions))
 
@@ -102,7 +139,18 @@ class Validator:
 
 
 def _examples(ids: np.ndarray, positions: np.ndarray, k: int = 5) -> list[Any]:
-    out = []
-    for value in ids[positions[:k]]:
-        out.append(value.item() if isinstance(value, np.generic) else value)
+    """Up to ``k`` distinct examples (by text form) at ``positions``, in row order."""
+    out: list[Any] = []
+    seen: set[str] = set()
+    for start in range(0, len(positions), 64):  # a customer may own many offending rows
+        for value in ids[positions[start : start + 64]]:
+            text = id_text(value)
+            if text not in seen:
+                seen.add(text)
+                plain = isinstance(value, np.generic) and not isinstance(value, np.datetime64)
+                out.append(value.item() if plain else value)
+                if len(out) == k:
+                    return out
+        if start >= 64 * 16:
+            break
     return out

@@ -6,7 +6,9 @@ columns and their types are in :mod:`clvlab.export.schema` and the README.
 
 Targets:
 
-- ``*.parquet`` or ``*.csv``: one file per table, each replaced atomically;
+- ``*.parquet`` or ``*.csv``: one file per table, all replaced together (see
+  :mod:`clvlab.export.files`); writers of one target take turns through a lock file
+  beside it;
 - a SQLAlchemy URL: ``sqlite:///path.db`` (the embedded default) or
   ``postgresql://user:password@host:port/db``. Tables are named ``<table_prefix>_<table>``
   and written in one transaction.
@@ -24,19 +26,35 @@ run appends, so the history of runs is kept.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from clvlab.errors import ExportError
-from clvlab.export.files import FileFormat, table_path, write_table_file
-from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks, typed
+from clvlab.arguments import check_count, check_nonnegative
+from clvlab.errors import ArgumentError, ExportError
+from clvlab.export.files import (
+    FileFormat,
+    check_writable_folder,
+    table_path,
+    write_table_files,
+)
+from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks, customer_ids, typed
 from clvlab.export.schema import CUSTOMERS, LONG, PARAMETERS, RUNS, TABLES, TableSpec
-from clvlab.export.sql import read_sql_table, write_sql
+from clvlab.export.sql import (
+    check_connection,
+    parse_url,
+    read_sql_table,
+    safe_url,
+    write_sql,
+)
 from clvlab.predict.table import CustomerPredictions
 
-__all__ = ["TABLES", "export", "read_export"]
+__all__ = ["TABLES", "check_target", "export", "read_export"]
 
+DEFAULT_LOCK_TIMEOUT = 600.0
+"""Seconds an export waits for another export to the same file target."""
 _FORMATS: dict[str, FileFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
@@ -54,6 +72,37 @@ def _file_format(path: Path) -> FileFormat:
         ) from None
 
 
+def check_target(target: str | os.PathLike[str], *, connect: bool = False) -> None:
+    """Check an export target before any work is done (the CLI checks ``--out`` first).
+
+    A file target needs a ``.parquet``, ``.pq`` or ``.csv`` suffix, must not be a folder,
+    and its folder must take new files (a probe file is created and removed). A database
+    URL must parse (a port from 1 to 65535, a password with ``@`` percent-encoded); with
+    ``connect=True`` a connection is opened, the tables are listed and it is closed, so
+    an unreachable server, a missing database or rejected credentials show up now
+    (PostgreSQL waits at most 10 s). Nothing is created: an SQLite file that does not
+    exist yet is left to the export.
+
+    Raises
+    ------
+    clvlab.ExportError
+        The target would fail; the message hides the password.
+    """
+    if not _is_url(target):
+        path = Path(target)
+        if path.is_dir():
+            raise ExportError(
+                f"cannot export to {path}: it is a folder; give a file name such as "
+                f"{path / 'predictions.parquet'}. Nothing was written."
+            )
+        _file_format(path)
+        check_writable_folder(path.parent, f"to {path}")
+    elif connect:
+        check_connection(str(target))
+    else:
+        parse_url(str(target))
+
+
 def export(
     predictions: CustomerPredictions,
     target: str | os.PathLike[str],
@@ -61,8 +110,13 @@ def export(
     long: bool = False,
     table_prefix: str = "clv",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> dict[str, str]:
     """Write predictions to a file or database for BI tools.
+
+    All tables of one export change together or not at all, and exports to one target
+    take turns: for a file target through a lock file beside it
+    (``.predictions.parquet.lock``), for a database through its transactions.
 
     Parameters
     ----------
@@ -70,49 +124,67 @@ def export(
         From :func:`clvlab.predict_customers`.
     target
         ``path.parquet``, ``path.csv`` or a SQLAlchemy URL (``sqlite:///clv.db``,
-        ``postgresql://user:password@host:5432/db``).
+        ``postgresql://user:password@host:5432/db``). A password holding ``@``, ``:``
+        or ``/`` must be percent-encoded (``urllib.parse.quote(password, safe="")``).
     long
         Also write the long format (``customer_id, metric, horizon, estimate, lower,
-        upper``).
+        upper``). Without it, the rows of this run are removed from an existing long
+        table, so that table never holds an older export of the run.
     table_prefix
         SQL table names are ``<table_prefix>_customers``, ``_runs``, ``_parameters`` and
         ``_long``.
     chunk_rows
-        Customers per chunk: rows are converted and written one chunk at a time.
+        Customers per chunk (an integer >= 1): rows are converted and written one chunk
+        at a time.
+    lock_timeout
+        Seconds to wait for another export to the same file target to finish.
 
     Returns
     -------
     dict
-        Table name -> where it was written (file path or ``url#table``).
+        Table name -> where it was written (file path, or ``url#table`` with the
+        password shown as ``***``).
 
     Raises
     ------
+    clvlab.ArgumentError
+        ``long`` is not a bool, ``chunk_rows`` is not an integer >= 1, or
+        ``lock_timeout`` is negative.
     clvlab.ExportError
         The target cannot be written (unwritable path, unreachable database, rejected
-        credentials, an existing table with another schema). Earlier exports are left
-        whole.
+        credentials, a malformed URL, an existing table with another schema, another
+        export holding the lock beyond ``lock_timeout``), or two customer ids have the
+        same text form. No table is changed.
     """
     if not isinstance(predictions, CustomerPredictions):
         raise ExportError(
             f"export needs CustomerPredictions (from clvlab.predict_customers), got "
             f"{type(predictions).__name__}"
         )
-    specs: list[TableSpec] = [CUSTOMERS, *([LONG] if long else []), PARAMETERS, RUNS]
+    if not isinstance(long, bool | np.bool_):
+        raise ArgumentError(f"long must be True or False, got {long!r}")
+    chunk_rows = check_count("chunk_rows", chunk_rows)
+    lock_timeout = check_nonnegative("lock_timeout", lock_timeout)
+    ids = customer_ids(predictions)
     run_id = predictions.run_id
+    # The run table comes last: a run listed there has all its other rows written.
+    specs: list[TableSpec] = [CUSTOMERS, LONG, PARAMETERS, RUNS]
+
+    def rows(spec: TableSpec) -> Iterable[pd.DataFrame]:
+        return chunks(predictions, spec, chunk_rows, ids)
+
     if _is_url(target):
         url = str(target)
         names = {f"{table_prefix}_{spec.name}": spec for spec in specs}
-        write_sql(url, names, lambda spec: chunks(predictions, spec, chunk_rows), run_id)
-        return {spec.name: f"{url}#{name}" for name, spec in names.items()}
+        wanted = {name: spec for name, spec in names.items() if long or spec is not LONG}
+        cleared = {name: spec for name, spec in names.items() if name not in wanted}
+        write_sql(url, wanted, rows, run_id, clear=cleared)
+        shown = safe_url(url)
+        return {spec.name: f"{shown}#{name}" for name, spec in wanted.items()}
     path = Path(target)
     fmt = _file_format(path)
-    written = {}
-    # The run table is written last: a run listed there has all its other rows written.
-    for spec in specs:
-        where = table_path(path, spec)
-        write_table_file(where, spec, fmt, run_id, chunks(predictions, spec, chunk_rows))
-        written[spec.name] = str(where)
-    return written
+    tables = [(spec, None if spec is LONG and not long else rows(spec)) for spec in specs]
+    return write_table_files(path, fmt, run_id, tables, lock_timeout=lock_timeout)
 
 
 def read_export(
@@ -122,7 +194,33 @@ def read_export(
     run_id: str | None = None,
     table_prefix: str = "clv",
 ) -> pd.DataFrame:
-    """Read an exported table back, with the documented types (dates as dates)."""
+    """Read an exported table back, with the documented types.
+
+    Parameters
+    ----------
+    target
+        What was given to :func:`export`.
+    table
+        ``"customers"``, ``"runs"``, ``"parameters"`` or ``"long"``.
+    run_id
+        Only this run's rows; all runs when omitted.
+    table_prefix
+        As given to :func:`export` (SQL targets).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's columns in order. Text columns hold ``str`` (object dtype), numbers
+        are ``float64`` (counts ``int64``), dates (``as_of``, ``first_transaction``,
+        ``calibration_end``, ``observation_end``) are ``datetime64[ns]`` at midnight
+        with no time zone (``NaT`` where missing), and ``created_at`` is
+        ``datetime64[ns, UTC]``; the same for every target.
+
+    Raises
+    ------
+    clvlab.ExportError
+        Unknown table, no such table at the target, or a target that cannot be read.
+    """
     if table not in TABLES:
         raise ExportError(f"unknown table {table!r}; exported tables are {sorted(TABLES)}")
     spec = TABLES[table]
@@ -130,13 +228,29 @@ def read_export(
         frame = read_sql_table(str(target), f"{table_prefix}_{table}", run_id)
     else:
         path = table_path(Path(target), spec)
-        if not path.exists():
+        if not path.is_file():
             raise ExportError(f"no exported {table} table at {path}")
-        if _file_format(path) == "parquet":
-            frame = pd.read_parquet(path)
-        else:
-            text = [c.name for c in spec.columns if c.kind == "text"]
-            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), keep_default_na=False)
+        try:
+            if _file_format(path) == "parquet":
+                frame = pd.read_parquet(path)
+            else:
+                text = [c.name for c in spec.columns if c.kind == "text"]
+                # Empty text is text; an empty number or date is missing.
+                missing = {c.name: [""] for c in spec.columns if c.kind != "text"}
+                frame = pd.read_csv(
+                    path,
+                    dtype=dict.fromkeys(text, str),
+                    keep_default_na=False,
+                    na_values=missing,
+                    encoding="utf-8",
+                )
+        except (OSError, ValueError) as exc:
+            raise ExportError(f"cannot read the {table} table {path}: {exc}") from exc
+        missing_columns = [name for name in spec.names if name not in frame.columns]
+        if missing_columns:
+            raise ExportError(
+                f"{path} is not clvlab's {table} table: it lacks the columns {missing_columns}"
+            )
         if run_id is not None:
             frame = frame[frame["run_id"] == run_id].reset_index(drop=True)
-    return typed(frame, spec)
+    return typed(frame, spec, datetimes=True)

@@ -1,30 +1,46 @@
 """The rows of each exported table, typed by :mod:`clvlab.export.schema`, in chunks.
 
 Chunks are built one at a time from the predictions table, so a large export never holds
-a second full copy of the data.
+a second full copy of the data. Customer ids are written in their one text form
+(:func:`clvlab.data.ids.id_texts`); predictions whose ids collide in that form are
+refused by :func:`customer_ids`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from clvlab.data.ids import colliding_ids, id_text, id_texts
+from clvlab.errors import ExportError
 from clvlab.export.schema import CUSTOMERS, LONG, PARAMETERS, RUNS, TableSpec
 from clvlab.predict.table import CustomerPredictions, long_format
 
-__all__ = ["chunks", "typed"]
+__all__ = ["chunks", "customer_ids", "typed"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 
 
-def typed(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """``frame`` with exactly the columns of ``spec``, in order, with BI-friendly types:
-    text as str, floats as float64, ints as int64, dates as ``datetime.date``, timestamps
-    as timezone-aware (UTC) datetimes."""
-    out = {}
+def typed(frame: pd.DataFrame, spec: TableSpec, *, datetimes: bool = False) -> pd.DataFrame:
+    """``frame`` with exactly the columns of ``spec``, in order, with BI-friendly types.
+
+    Text as ``str`` (object column), floats as ``float64``, ints as ``int64``. Dates and
+    timestamps are ``datetime.date`` and timezone-aware (UTC) ``datetime`` objects, the
+    form every writer takes; with ``datetimes=True`` (the form :func:`read_export`
+    returns) they are ``datetime64[ns]`` (midnight, no time zone, missing as ``NaT``) and
+    ``datetime64[ns, UTC]``.
+
+    Raises
+    ------
+    ExportError
+        With ``datetimes=True``, a date outside the range of ``datetime64[ns]``
+        (1677-09-22 to 2262-04-11).
+    """
+    out: dict[str, Any] = {}
     for col in spec.columns:
         values = frame[col.name]
         if col.kind == "text":
@@ -33,17 +49,73 @@ def typed(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             out[col.name] = values.astype(np.float64)
         elif col.kind == "int":
             out[col.name] = values.astype(np.int64)
-        elif col.kind == "date":
-            out[col.name] = pd.to_datetime(values).dt.date.astype(object)
-        else:
-            out[col.name] = pd.to_datetime(values, utc=True).dt.to_pydatetime().astype(object)
+        elif datetimes:
+            out[col.name] = _datetime64(values, col.name, col.kind == "timestamp", spec)
+        else:  # Python objects, missing as None (what every writer takes)
+            stamps = pd.to_datetime(values, utc=col.kind == "timestamp")
+            objects = stamps.dt.date if col.kind == "date" else stamps.dt.to_pydatetime()
+            array = np.array(objects, dtype=object)  # a copy: pandas views are read-only
+            array[stamps.isna().to_numpy()] = None
+            out[col.name] = array
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
+def _datetime64(values: pd.Series, name: str, utc: bool, spec: TableSpec) -> pd.Series:
+    try:
+        converted = pd.to_datetime(values, utc=utc)
+        return converted.astype("datetime64[ns, UTC]" if utc else "datetime64[ns]")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError) as exc:
+        raise ExportError(
+            f"column {name!r} of the {spec.name} table holds a date outside the range of "
+            f"datetime64[ns] (1677-09-22 to 2262-04-11): {exc}. clvlab does not export "
+            "such dates, so the table was changed by something else: fix or remove those "
+            "rows"
+        ) from exc
+
+
+def customer_ids(predictions: CustomerPredictions) -> np.ndarray:
+    """The customer ids of ``predictions`` in their exported text form.
+
+    Raises
+    ------
+    ExportError
+        Two rows would get the same ``customer_id``: an id appears twice, or two
+        different ids have the same text form (``7`` and ``"7"``).
+    """
+    index = predictions.table.index
+    texts = id_texts(index)
+    if len(texts) == len(set(texts)):
+        return texts
+    repeated = index[index.duplicated()].unique()
+    if len(repeated):
+        examples = ", ".join(id_text(v) for v in repeated[:5])
+        raise ExportError(
+            f"cannot export: {len(repeated)} customer ids appear more than once in the "
+            f"predictions table (e.g. {examples}), which would give duplicate customer_id "
+            "rows; make each customer one row (predict on an RFM table from "
+            "clvlab.rfm_summary, which has one row per customer). Nothing was written."
+        )
+    pairs = colliding_ids(index.unique())
+    shown = "; ".join(f"{a!r} and {b!r} both become {id_text(a)!r}" for a, b in pairs[:5])
+    raise ExportError(
+        f"cannot export: customer ids are exported as text, and {len(pairs)} pairs of "
+        f"different ids have the same text ({shown}), which would give duplicate "
+        "customer_id rows. Decide which they are: one customer (convert the id column "
+        "with .astype(str) before clvlab.rfm_summary, so their rows merge) or different "
+        "customers (rename one). Nothing was written."
+    )
+
+
 def chunks(
-    predictions: CustomerPredictions, spec: TableSpec, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    predictions: CustomerPredictions,
+    spec: TableSpec,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ids: np.ndarray | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The rows of table ``spec`` for one run, ``chunk_rows`` customers at a time."""
+    """The rows of table ``spec`` for one run, ``chunk_rows`` customers at a time.
+
+    ``ids`` are the customer ids as text (:func:`customer_ids`), computed when omitted.
+    """
     run = predictions.run
     if spec is RUNS:
         params = {
@@ -61,13 +133,14 @@ def chunks(
         yield typed(predictions.parameters.assign(run_id=run["run_id"]), spec)
         return
     table = predictions.table
+    texts = customer_ids(predictions) if ids is None else ids
     for start in range(0, len(table), chunk_rows):
         part = table.iloc[start : start + chunk_rows]
-        ids = part.index.astype(str)
+        part_ids = texts[start : start + chunk_rows]
         if spec is CUSTOMERS:
             frame = part.reset_index(drop=True).assign(
                 run_id=run["run_id"],
-                customer_id=np.asarray(ids),
+                customer_id=part_ids,
                 as_of=run["calibration_end"],
                 horizon=run["horizon"],
                 horizon_unit=run["horizon_unit"],
@@ -76,7 +149,9 @@ def chunks(
             )
             yield typed(frame, spec)
         elif spec is LONG:
-            long = long_format(part, run["horizon"]).assign(run_id=run["run_id"])
-            yield typed(long, spec)
+            long = long_format(
+                part.set_axis(pd.Index(part_ids, name="customer_id")), run["horizon"]
+            )
+            yield typed(long.assign(run_id=run["run_id"]), spec)
         else:  # pragma: no cover - every table is handled above
             raise ValueError(spec.name)

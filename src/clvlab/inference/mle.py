@@ -1,24 +1,34 @@
 """Maximum likelihood through lifetimes, and parameter uncertainty from it.
 
 The optimiser is lifetimes' (``BetaGeoFitter`` / ``GammaGammaFitter``), run on folded
-rows with weights. Uncertainty comes from either
+rows with weights. It minimises ``-sum(w * loglik) / sum(w) + penalizer * sum(q**2)``
+over ``log(q)``, where ``q`` are the parameters in lifetimes' internal scale (BG/NBD
+measures time in units of the longest ``T``, so its ``q_alpha = alpha / max(T)``; see
+:meth:`clvlab.models.base.BaseModel.lifetimes_scale`). Uncertainty comes from either
 
-- **Laplace**: the Hessian of the total log-likelihood with respect to the
-  log-parameters, computed exactly by automatic differentiation (autograd) of the same
-  formula the Bayesian path uses (lifetimes' own ``variance_matrix_`` is not symmetric and is not
-  used). Draws are multivariate normal on the log scale, so they stay positive; or
-- **bootstrap**: customers are resampled with replacement — a multinomial draw of the
-  folded weights — and the model is refitted from the MLE, with a seed.
+- **Laplace**: the Hessian of that same objective (times ``sum(w)``, so that with
+  ``penalizer=0`` it is the Hessian of the total log-likelihood) with respect to the
+  log-parameters, computed exactly by automatic differentiation (autograd) of the
+  formula the Bayesian path uses (lifetimes' own ``variance_matrix_`` is not symmetric
+  and is not used). Draws are multivariate normal on the log scale, so they stay
+  positive; or
+- **bootstrap**: customers are resampled with replacement (a multinomial draw of the
+  folded weights) and the model is refitted from the MLE with the same penalizer.
+
+:func:`assess_optimum` checks that the optimum is a proper interior maximum; see there
+for the rules.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clvlab.errors import ConvergenceError
+from clvlab.errors import ConvergenceError, DegenerateFitWarning
 from clvlab.formulas._ops import autograd_ops
 from clvlab.inference._lifetimes import lifetimes_module
 from clvlab.progress import progress_bar
@@ -27,13 +37,42 @@ if TYPE_CHECKING:
     from clvlab.models.base import BaseModel, FitData
 
 __all__ = [
+    "BOUNDARY",
+    "CONDITION_MAX",
+    "INTERVAL_RATIO_MAX",
+    "DegenerateFitWarning",
+    "assess_optimum",
     "bootstrap_draws",
     "describe_laplace",
+    "information_matrix",
     "laplace_covariance",
     "laplace_draws",
     "log_scale_hessian",
     "maximize_likelihood",
 ]
+
+#: A dimensionless (shape) parameter below ``BOUNDARY[0]`` or above ``BOUNDARY[1]`` is
+#: taken to sit on the boundary of the parameter space (0 or infinity).
+BOUNDARY = (1e-4, 1e4)
+#: Largest acceptable condition number of the information matrix on the log scale.
+CONDITION_MAX = 1e8
+#: Largest acceptable ratio upper / lower of a 95% Laplace interval (3 orders of magnitude).
+INTERVAL_RATIO_MAX = 1e3
+
+ADVICE_NUTS = (
+    "fit with method='nuts' (about a second with the compiled kernel; its weakly "
+    "informative default priors keep the parameters finite) or method='map'"
+)
+
+
+def _lifetimes_start(
+    model: BaseModel, data: FitData, initial_params: dict[str, float] | None
+) -> np.ndarray | None:
+    """``initial_params`` (natural scale) as lifetimes' start: log of the internal scale."""
+    if initial_params is None:
+        return None
+    values = np.array([initial_params[n] for n in model.param_names], dtype=float)
+    return np.log(values * model.lifetimes_scale(data))
 
 
 def maximize_likelihood(
@@ -46,26 +85,29 @@ def maximize_likelihood(
 ) -> np.ndarray:
     """Fit ``model`` by maximum likelihood with lifetimes on the folded ``data``.
 
-    Returns the estimates in the order of ``model.param_names``.
+    Returns the estimates in the order of ``model.param_names``. ``initial_params`` are
+    on the natural scale (``{"r": 0.2, ...}``); they are converted to lifetimes' log
+    internal scale here. lifetimes' printout of a failed optimisation is swallowed.
 
     Raises
     ------
     ConvergenceError
-        When the optimiser fails or returns non-finite or non-positive values.
+        When the optimiser fails or returns non-finite or non-positive values, with
+        advice that works on such data.
     """
     lifetimes = lifetimes_module("lifetimes")
     utils = lifetimes_module("lifetimes.utils")
     fitter = getattr(lifetimes, model.lifetimes_fitter)(penalizer_coef=penalizer)
-    init = None
-    if initial_params is not None:
-        init = np.array([initial_params[n] for n in model.param_names], dtype=float)
-    hint = (
-        "Try a small penalizer (penalizer=0.001), other initial_params, "
-        "or check the data for extreme frequencies"
-    )
+    init = _lifetimes_start(model, data, initial_params)
+    if initial_params is None:
+        advice = f"The optimum may be on the boundary of the parameters; {ADVICE_NUTS}"
+    else:
+        advice = f"Start without initial_params (or closer to the estimate), or {ADVICE_NUTS}"
+    printed = io.StringIO()
     try:
-        with warnings.catch_warnings():
-            # lifetimes warns through pandas/numpy on some data; its result is checked below
+        with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
+            # lifetimes warns through pandas/numpy on some data, and prints scipy's
+            # result when it fails; the result is checked below
             warnings.simplefilter("ignore", RuntimeWarning)
             fitter.fit(
                 **model.lifetimes_arguments(data),
@@ -74,15 +116,40 @@ def maximize_likelihood(
                 tol=tol,
                 verbose=False,
             )
+    except np.linalg.LinAlgError as exc:
+        # lifetimes inverts its own Hessian after the optimiser succeeded; a singular one
+        # leaves params_ set, and clvlab's own check (assess_optimum) reports the optimum
+        if not hasattr(fitter, "params_"):
+            raise ConvergenceError(
+                f"{model.display_name} maximum likelihood did not converge. {advice}"
+            ) from exc
     except (utils.ConvergenceError, ValueError, FloatingPointError) as exc:
-        raise ConvergenceError(f"{model.display_name} MLE did not converge: {exc}. {hint}") from exc
+        reason = _scipy_message(printed.getvalue())
+        raise ConvergenceError(
+            f"{model.display_name} maximum likelihood did not converge"
+            + (f" ({reason})" if reason else "")
+            + f". {advice}"
+        ) from exc
     estimates = np.array([float(fitter.params_[n]) for n in model.param_names])
     if not np.all(np.isfinite(estimates)) or np.any(estimates <= 0):
         raise ConvergenceError(
-            f"{model.display_name} MLE returned invalid estimates "
-            f"{dict(zip(model.param_names, estimates, strict=True))}. {hint}"
+            f"{model.display_name} maximum likelihood returned invalid estimates "
+            f"{_fmt(model.param_names, estimates)}. {advice}"
         )
     return estimates
+
+
+def _scipy_message(printed: str) -> str:
+    """The one ``message:`` line of scipy's printed result, if any."""
+    for line in printed.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "message" and value.strip():
+            return value.strip()
+    return ""
+
+
+def _fmt(names: tuple[str, ...], values: np.ndarray) -> str:
+    return ", ".join(f"{n}={v:.4g}" for n, v in zip(names, values, strict=True))
 
 
 def log_scale_hessian(model: BaseModel, data: FitData, estimates: np.ndarray) -> np.ndarray:
@@ -101,29 +168,113 @@ def log_scale_hessian(model: BaseModel, data: FitData, estimates: np.ndarray) ->
         params = {n: anp.exp(theta[i]) for i, n in enumerate(names)}
         return anp.sum(data.weights * model.loglik(ops, data.columns, params))
 
-    return np.asarray(hessian(total)(np.log(np.asarray(estimates, dtype=float))), dtype=float)
+    with np.errstate(all="ignore"):
+        out = hessian(total)(np.log(np.asarray(estimates, dtype=float)))
+    return np.asarray(out, dtype=float)
 
 
-def laplace_covariance(model: BaseModel, data: FitData, estimates: np.ndarray) -> np.ndarray:
-    """Covariance of ``log(params)``: the inverse of the negative Hessian.
+def information_matrix(
+    model: BaseModel, data: FitData, estimates: np.ndarray, penalizer: float = 0.0
+) -> np.ndarray:
+    """Negative Hessian, in ``log(params)``, of the objective lifetimes maximised, times
+    ``sum(w)``: the total log-likelihood minus ``sum(w) * penalizer * sum(q**2)``.
+
+    The penalty's Hessian in ``u = log(params)`` is diagonal:
+    ``d2/du2 (s * exp(u))**2 = 4 * q**2`` with ``q = s * params`` (lifetimes' scale ``s``).
+    """
+    hessian = log_scale_hessian(model, data, estimates)
+    info = -0.5 * (hessian + hessian.T)
+    if penalizer:
+        q = np.asarray(estimates, dtype=float) * model.lifetimes_scale(data)
+        info = info + np.diag(4.0 * penalizer * float(data.weights.sum()) * q**2)
+    return info
+
+
+def laplace_covariance(information: np.ndarray) -> np.ndarray:
+    """Covariance of ``log(params)``: the inverse of the information matrix.
 
     Raises
     ------
     ConvergenceError
-        When the Hessian is not negative definite (the MLE is not a proper maximum).
+        When the matrix is not finite and positive definite (use :func:`assess_optimum`
+        first to report why).
     """
-    hessian = log_scale_hessian(model, data, estimates)
-    info = -0.5 * (hessian + hessian.T)
     try:
-        chol = np.linalg.cholesky(info)
+        if not np.all(np.isfinite(information)):
+            raise np.linalg.LinAlgError("non-finite")
+        chol = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as exc:
         raise ConvergenceError(
-            f"{model.display_name}: the Hessian at the MLE is not negative definite, so the "
-            "estimate is not a proper maximum. Try other initial_params, a small penalizer, "
-            "or uncertainty='bootstrap'"
+            f"the Hessian at the maximum-likelihood estimate is not negative definite; "
+            f"{ADVICE_NUTS}"
         ) from exc
     inv_chol = np.linalg.inv(chol)
     return inv_chol.T @ inv_chol
+
+
+def assess_optimum(
+    model: BaseModel, estimates: np.ndarray, information: np.ndarray
+) -> dict[str, Any]:
+    """Whether a maximum-likelihood optimum supports Laplace or bootstrap intervals.
+
+    Problems reported (each one a sentence in ``problems``):
+
+    - a dimensionless parameter (one not in ``model.scale_params``) outside
+      :data:`BOUNDARY`, i.e. at 0 or at infinity, as BG/NBD's ``a -> 0, b -> inf`` when
+      hardly anyone drops out;
+    - an information matrix that is not finite or not positive definite (no proper
+      maximum), or whose condition number exceeds :data:`CONDITION_MAX` (a flat ridge);
+    - a 95% Laplace interval whose upper / lower ratio exceeds :data:`INTERVAL_RATIO_MAX`.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``ok`` (bool), ``problems`` (list of str), ``boundary`` (names),
+        ``condition_number`` (float or None), ``interval_ratio`` (name -> float or
+        None), ``mle`` (name -> estimate).
+    """
+    names = model.param_names
+    problems: list[str] = []
+    boundary = []
+    for name, value in zip(names, estimates, strict=True):
+        if name in model.scale_params:
+            continue
+        if value < BOUNDARY[0]:
+            boundary.append(name)
+            problems.append(f"{name} = {value:.3g} is at its lower bound 0")
+        elif value > BOUNDARY[1]:
+            boundary.append(name)
+            problems.append(f"{name} = {value:.4g} is at its upper bound (infinity)")
+    condition: float | None = None
+    ratios: dict[str, float | None] = dict.fromkeys(names)
+    finite = bool(np.all(np.isfinite(information)))
+    eigen = np.linalg.eigvalsh(information) if finite else np.array([np.nan])
+    if not finite or not np.all(eigen > 0):
+        problems.append("the Hessian is not negative definite (no proper maximum)")
+    else:
+        condition = float(eigen.max() / eigen.min())
+        if condition > CONDITION_MAX:
+            problems.append(
+                f"the Hessian is nearly singular (condition number {condition:.2g} > "
+                f"{CONDITION_MAX:.0e})"
+            )
+        sd_log = np.sqrt(np.diag(np.linalg.inv(information)))
+        for name, sd in zip(names, sd_log, strict=True):
+            ratio = float(np.exp(2 * 1.959963984540054 * sd)) if sd < 300 else float("inf")
+            ratios[name] = ratio if np.isfinite(ratio) else None
+            if not ratio <= INTERVAL_RATIO_MAX:
+                problems.append(
+                    f"the 95% interval of {name} spans a factor of "
+                    + (f"{ratio:.2g}" if np.isfinite(ratio) else "infinity")
+                )
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "boundary": boundary,
+        "condition_number": condition,
+        "interval_ratio": ratios,
+        "mle": {n: float(v) for n, v in zip(names, estimates, strict=True)},
+    }
 
 
 def laplace_draws(
@@ -144,10 +295,11 @@ def bootstrap_draws(
     penalizer: float = 0.0,
     progress: bool = True,
 ) -> np.ndarray:
-    """Refit on customer resamples; shape ``(1, n_bootstrap, k)``.
+    """Refit on customer resamples with the same ``penalizer``; shape
+    ``(1, n_bootstrap, k)``.
 
     Resampling customers with replacement is a multinomial draw of the folded weights,
-    so each replicate costs one fit on the folded rows.
+    so each replicate costs one fit on the folded rows, started at the estimate.
     """
     total = round(data.weights.sum())
     probs = data.weights / data.weights.sum()

@@ -11,6 +11,7 @@ validates, sets attributes ending in ``_`` and returns ``self``.
 from __future__ import annotations
 
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,9 +21,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvlab.arguments import (
+    check_ci_prob,
+    check_count,
+    check_interval_kind,
+    check_nonnegative,
+    check_positive,
+)
 from clvlab.data.folding import FoldedTable
 from clvlab.data.rfm import rfm_metadata
-from clvlab.errors import ClvlabError, NotFittedError
+from clvlab.errors import ArgumentError, ConvergenceError, DegenerateFitWarning, NotFittedError
 from clvlab.formulas import numpy_ops
 from clvlab.inference import bayes, kernels, mle
 from clvlab.inference.draws import (
@@ -31,12 +39,16 @@ from clvlab.inference.draws import (
     stack_draws,
     summarize_draws,
 )
-from clvlab.models.priors import Prior
+from clvlab.models.priors import Prior, check_priors
 
 __all__ = ["BaseModel", "FitData", "Method"]
 
 Method = Literal["mle", "nuts", "advi", "map"]
 _METHODS = ("mle", "nuts", "advi", "map")
+_UNCERTAINTIES = ("laplace", "bootstrap")
+#: Sampler settings of the NUTS fit that replaces a degenerate MLE.
+FALLBACK_NUTS = {"draws": 1000, "tune": 1000, "chains": 2}
+_SAMPLERS = ("nutpie", "pymc")
 _REGISTRY: dict[str, type[BaseModel]] = {}
 
 
@@ -69,6 +81,8 @@ class BaseModel(ABC):
     param_names: ClassVar[tuple[str, ...]]
     loglik_columns: ClassVar[tuple[str, ...]]
     lifetimes_fitter: ClassVar[str]
+    #: Parameters that carry a unit (time, currency): not checked against the boundary.
+    scale_params: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -82,9 +96,17 @@ class BaseModel(ABC):
         ci_prob: float = 0.9,
         interval_kind: IntervalKind = "eti",
     ) -> None:
-        self.priors = dict(priors) if priors else {}
-        self.ci_prob = ci_prob
-        self.interval_kind = interval_kind
+        """Store the settings, after checking them.
+
+        Raises
+        ------
+        ArgumentError
+            For a prior of an unknown parameter or with support outside the positive
+            reals, a ``ci_prob`` outside (0, 1), or an unknown ``interval_kind``.
+        """
+        self.priors = check_priors(priors, self.param_names, self.display_name)
+        self.ci_prob = check_ci_prob(ci_prob)
+        self.interval_kind: IntervalKind = check_interval_kind(interval_kind)  # type: ignore[assignment]
 
     # ---- what a subclass declares -------------------------------------------------
     @staticmethod
@@ -100,9 +122,13 @@ class BaseModel(ABC):
     def default_priors(self, data: FitData) -> dict[str, Prior]:
         """Weakly informative priors, documented in the subclass."""
 
+    @abstractmethod
     def lifetimes_arguments(self, data: FitData) -> dict[str, np.ndarray]:
         """Keyword arguments of the lifetimes fitter's ``fit``, from the folded columns."""
-        raise NotImplementedError
+
+    def lifetimes_scale(self, data: FitData) -> np.ndarray:
+        """Factors from the parameters to lifetimes' internal ones (all 1 by default)."""
+        return np.ones(len(self.param_names))
 
     # ---- fitting ---------------------------------------------------------------------
     def fit(
@@ -137,17 +163,79 @@ class BaseModel(ABC):
         progress
             Show progress bars.
         uncertainty, n_draws, n_bootstrap, penalizer, initial_params
-            MLE only. ``"laplace"`` draws ``n_draws`` from the normal approximation on
-            the log scale; ``"bootstrap"`` refits on ``n_bootstrap`` customer resamples.
+            MLE only. ``"laplace"`` draws ``n_draws`` (>= 1) from the normal
+            approximation on the log scale; ``"bootstrap"`` refits on ``n_bootstrap``
+            (>= 2) customer resamples. ``penalizer`` (>= 0) is lifetimes'
+            ``penalizer_coef``; it applies to the estimate, the Laplace Hessian and every
+            bootstrap refit alike. ``initial_params`` maps every parameter to a positive
+            start value.
         draws, tune, chains, sampler, target_accept
             NUTS only (``draws`` is also the number of ADVI and MAP draws).
+            ``draws`` and ``chains`` >= 1, ``tune`` >= 0, ``target_accept`` in (0, 1).
             ``sampler="nutpie"`` (default) or ``"pymc"`` (PyMC's own NUTS).
         advi_iterations
             ADVI only.
+
+        Raises
+        ------
+        ArgumentError
+            For any argument outside its domain, before any work is done.
+        ConvergenceError
+            When no usable fit is found; the message says what to do.
+
+        Warns
+        -----
+        DegenerateFitWarning
+            With ``method="mle"``, when the maximum-likelihood optimum is on the boundary
+            of the parameter space (BG/NBD's ``a -> 0, b -> inf`` when hardly anyone
+            drops out), has a singular or nearly singular Hessian, or a 95% interval
+            spanning more than three orders of magnitude
+            (:func:`clvlab.inference.mle.assess_optimum`). Laplace or bootstrap
+            intervals there would be infinite or meaningless, so clvlab falls back to
+            the NUTS posterior under the model's priors (the weakly informative defaults
+            unless ``priors`` were given; :data:`FALLBACK_NUTS` draws, about a second on
+            the compiled kernel), as ``method="nuts"`` would give. ``method_`` and
+            ``fit_info_["method"]`` then say ``"nuts"``,
+            ``fit_info_["requested_method"]`` says ``"mle"``, and
+            ``fit_info_["mle_quality"]`` holds ``ok=False``, the problems, the raw MLE
+            and ``fallback="nuts"``; ``summary()`` and the HTML display show them. With
+            flat priors there is no fallback, and the fit raises
+            :class:`~clvlab.errors.ConvergenceError`.
         """
-        if method not in _METHODS:
-            raise ClvlabError(f"method must be one of {_METHODS}, got {method!r}")
+        settings = _check_fit_arguments(
+            method=method,
+            seed=seed,
+            uncertainty=uncertainty,
+            n_draws=n_draws,
+            n_bootstrap=n_bootstrap,
+            penalizer=penalizer,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            sampler=sampler,
+            target_accept=target_accept,
+            advi_iterations=advi_iterations,
+        )
+        (n_draws, n_bootstrap, penalizer, draws, tune, chains, target_accept) = (
+            settings[k]
+            for k in (
+                "n_draws",
+                "n_bootstrap",
+                "penalizer",
+                "draws",
+                "tune",
+                "chains",
+                "target_accept",
+            )
+        )
+        advi_iterations = settings["advi_iterations"]
+        start = _check_initial_params(initial_params, self.param_names)
+        self.ci_prob = check_ci_prob(self.ci_prob)
+        self.interval_kind = check_interval_kind(self.interval_kind)  # type: ignore[assignment]
+        self.priors = check_priors(self.priors, self.param_names, self.display_name)
         data = self.prepare(rfm)
+        for stale in ("covariance_", "draws_", "params_"):
+            self.__dict__.pop(stale, None)
         started = time.perf_counter()
         self.idata_: Any = None
         self.diagnostics_: pd.DataFrame | None = None
@@ -162,7 +250,7 @@ class BaseModel(ABC):
                     n_draws,
                     n_bootstrap,
                     penalizer,
-                    initial_params,
+                    start,
                 )
             )
         else:
@@ -184,7 +272,7 @@ class BaseModel(ABC):
                 )
             )
         info["seconds"] = time.perf_counter() - started
-        self.method_ = method
+        self.method_ = info["method"]
         self.fit_info_ = info
         self.n_customers_ = data.n_customers
         self.n_rows_ = len(data)
@@ -220,6 +308,14 @@ class BaseModel(ABC):
             kernel = kernels.kernel_data(self.name, data.columns, data.weights, priors)
             self.idata_ = bayes.sample_nuts_compiled(kernel, **nuts)
             info.update(sampler=sampler, log_density="compiled kernel")
+        elif method == "map" and kernels.supports(self.name, priors):
+            kernel = kernels.kernel_data(self.name, data.columns, data.weights, priors)
+            mode, arr = bayes.fit_map_compiled(kernel, draws=draws, seed=seed)
+            self._set_draws(arr)
+            self.params_ = self._params_from_draws()
+            self.params_["estimate"] = mode
+            info["log_density"] = "compiled kernel"
+            return info
         else:
             pymc_model = bayes.build_pymc_model(self, data, priors)
             if method == "map":
@@ -229,6 +325,7 @@ class BaseModel(ABC):
                 self._set_draws(arr)
                 self.params_ = self._params_from_draws()
                 self.params_["estimate"] = mode
+                info["log_density"] = "PyMC model"
                 return info
             if method == "nuts":
                 self.idata_ = bayes.sample_nuts(pymc_model, sampler=sampler, **nuts)
@@ -259,35 +356,89 @@ class BaseModel(ABC):
         n_draws: int,
         n_bootstrap: int,
         penalizer: float,
-        initial_params: Mapping[str, float] | None,
+        initial_params: dict[str, float] | None,
     ) -> dict[str, Any]:
         rng = np.random.default_rng(seed)
         estimates = mle.maximize_likelihood(
-            self,
-            data,
-            penalizer=penalizer,
-            initial_params=dict(initial_params) if initial_params else None,
+            self, data, penalizer=penalizer, initial_params=initial_params
         )
-        cov = mle.laplace_covariance(self, data, estimates)
+        information = mle.information_matrix(self, data, estimates, penalizer)
+        quality = mle.assess_optimum(self, estimates, information)
+        if not quality["ok"]:
+            return self._fall_back_to_nuts(data, quality, seed=seed, progress=progress)
+        cov = mle.laplace_covariance(information)
         if uncertainty == "laplace":
             arr = mle.laplace_draws(estimates, cov, n_draws, rng)
+            self._set_draws(arr)
             table = pd.DataFrame(
                 mle.describe_laplace(estimates, cov, self.ci_prob),
                 index=pd.Index(self.param_names, name="parameter"),
             )
-        elif uncertainty == "bootstrap":
+        else:
             arr = mle.bootstrap_draws(
                 self, data, estimates, n_bootstrap, rng, penalizer=penalizer, progress=progress
             )
             self._set_draws(arr)
             table = self._params_from_draws()
             table["estimate"] = estimates
-        else:
-            raise ClvlabError(f"uncertainty must be 'laplace' or 'bootstrap', got {uncertainty!r}")
-        self._set_draws(arr)
         self.params_ = table
         self.covariance_ = pd.DataFrame(cov, index=self.param_names, columns=self.param_names)
-        return {"uncertainty": uncertainty, "penalizer": penalizer}
+        return {
+            "method": "mle",
+            "uncertainty": uncertainty,
+            "penalizer": penalizer,
+            "mle_quality": quality,
+        }
+
+    def _fall_back_to_nuts(
+        self, data: FitData, quality: dict[str, Any], *, seed: int | None, progress: bool
+    ) -> dict[str, Any]:
+        """Replace a degenerate MLE by the NUTS posterior under the priors (see ``fit``)."""
+        priors = self._priors(data)
+        problems = "; ".join(quality["problems"])
+        head = f"{self.display_name} maximum likelihood is degenerate ({problems})"
+        improper = [n for n, p in priors.items() if p.dist in ("HalfFlat", "Flat")]
+        if improper:
+            raise ConvergenceError(
+                f"{head}, and the flat priors on {improper} give no fallback. "
+                f"Give proper priors, or {mle.ADVICE_NUTS} with the default priors"
+            )
+        try:
+            info = self._fit_bayes(
+                data,
+                priors,
+                "nuts",
+                seed=seed,
+                progress=progress,
+                draws=FALLBACK_NUTS["draws"],
+                tune=FALLBACK_NUTS["tune"],
+                chains=FALLBACK_NUTS["chains"],
+                sampler="nutpie",
+                target_accept=0.9,
+                advi_iterations=1,
+            )
+        except ConvergenceError as exc:
+            raise ConvergenceError(f"{head}, and the NUTS fallback failed too: {exc}") from exc
+        table = self.params_[["sd", "lower", "upper"]]
+        if not np.all(np.isfinite(table.to_numpy())):
+            raise ConvergenceError(
+                f"{head}, and the NUTS fallback has no finite intervals; give proper priors"
+            )
+        quality = {**quality, "fallback": "nuts"}
+        warnings.warn(
+            f"{head}: its intervals would be infinite or meaningless. Reporting the NUTS "
+            "posterior under the priors (method='nuts') instead; see "
+            "fit_info_['mle_quality']",
+            DegenerateFitWarning,
+            stacklevel=4,
+        )
+        return {
+            **info,
+            "method": "nuts",
+            "requested_method": "mle",
+            "mle_quality": quality,
+            "priors": {k: priors[k].to_dict() for k in self.param_names},
+        }
 
     # ---- results ---------------------------------------------------------------------
     def _set_draws(self, arr: np.ndarray) -> None:
@@ -336,6 +487,7 @@ class BaseModel(ABC):
         lines = [
             f"{self.display_name} fitted by {self.method_.upper()}"
             + (f" ({info.get('uncertainty')} uncertainty)" if self.method_ == "mle" else ""),
+            *_quality_lines(info),
             f"  customers: {self.n_customers_:,} in {self.n_rows_:,} folded rows",
             f"  log-likelihood at the estimate: {self.log_likelihood_:.4f}",
             f"  draws: {self.draws_.sizes['chain']} chain(s) x {self.draws_.sizes['draw']}",
@@ -348,6 +500,8 @@ class BaseModel(ABC):
                 "  priors: "
                 + ", ".join(f"{k} ~ {Prior.from_dict(v)}" for k, v in info["priors"].items())
             )
+        if "log_density" in info and "sampler" not in info:
+            lines.append(f"  mode and Hessian of the {info['log_density']}")
         if "sampler" in info:
             lines.append(f"  sampler: {info['sampler']} NUTS on the {info['log_density']}")
         if "diagnostics" in info:
@@ -362,20 +516,21 @@ class BaseModel(ABC):
     def _priors(self, data: FitData) -> dict[str, Prior]:
         """The default priors for ``data``, overridden by the user's ``priors``."""
         priors = {**self.default_priors(data), **self.priors}
-        missing = set(self.param_names) - set(priors)
-        if missing:
-            raise ClvlabError(f"no prior for {sorted(missing)}")
-        unknown = set(priors) - set(self.param_names)
-        if unknown:
-            raise ClvlabError(
-                f"priors given for {sorted(unknown)}, which are not parameters of "
-                f"{self.display_name} {self.param_names}"
-            )
-        return {name: priors[name] for name in self.param_names}
+        checked = check_priors(priors, self.param_names, self.display_name)
+        return {name: checked[name] for name in self.param_names}
 
     def prior_draws(self, rfm: pd.DataFrame, n_draws: int, seed: int | None = None) -> np.ndarray:
         """Draws from the priors a Bayesian fit on ``rfm`` would use (the defaults,
-        overridden by ``priors``), shape ``(n_draws, n_params)``."""
+        overridden by ``priors``), shape ``(n_draws, n_params)``.
+
+        Raises
+        ------
+        ArgumentError
+            For ``n_draws < 1`` or an improper (flat) prior, which cannot be sampled.
+        """
+        n_draws = check_count("n_draws", n_draws)
+        if seed is not None:
+            check_count("seed", seed, minimum=0)
         priors = self._priors(self.prepare(rfm))
         rng = np.random.default_rng(seed)
         seeds = rng.integers(0, 2**31, len(self.param_names))
@@ -405,6 +560,7 @@ class BaseModel(ABC):
                 f" (calibration), time unit {period.get('time_unit')}"
             )
         head += f"; log-likelihood {self.log_likelihood_:,.2f}; {info['seconds']:.1f} s</p>"
+        head += "".join(f"<p><b>{escape(line.strip())}</b></p>" for line in _quality_lines(info))
         params = f"<p>parameters, {self.ci_prob:.0%} {self.interval_kind} intervals:</p>"
         params += self.params_.to_html(float_format=lambda v: f"{v:.4g}")
         tail = ""
@@ -436,6 +592,87 @@ class BaseModel(ABC):
         return load_model(path, expected=cls)
 
 
+def _quality_lines(info: Mapping[str, Any]) -> list[str]:
+    """Summary lines on the maximum-likelihood optimum (see ``fit``)."""
+    quality = info.get("mle_quality")
+    if not quality:
+        return []
+    if quality.get("ok"):
+        return ["  MLE checks: interior optimum, well-conditioned Hessian"]
+    mle_est = ", ".join(f"{k}={v:.4g}" for k, v in quality.get("mle", {}).items())
+    lines = [
+        "  WARNING: the maximum-likelihood fit is degenerate: " + "; ".join(quality["problems"]),
+        f"  raw MLE: {mle_est}",
+    ]
+    if quality.get("fallback") == "nuts":
+        lines.append("  reported instead: the NUTS posterior under the priors below")
+    return lines
+
+
+def _check_fit_arguments(**kw: Any) -> dict[str, Any]:
+    """Check ``fit``'s settings before any work; returns them normalised."""
+    for name, allowed in (
+        ("method", _METHODS),
+        ("uncertainty", _UNCERTAINTIES),
+        ("sampler", _SAMPLERS),
+    ):
+        if kw[name] not in allowed:
+            raise ArgumentError(
+                f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {kw[name]!r}"
+            )
+    seed = kw["seed"]
+    if seed is not None:
+        check_count("seed", seed, minimum=0)
+    target = check_positive("target_accept", kw["target_accept"])
+    if target >= 1:
+        raise ArgumentError(
+            f"target_accept must lie strictly between 0 and 1 (0.9 is usual), got {target!r}"
+        )
+    out = {
+        "n_draws": check_count("n_draws", kw["n_draws"]),
+        "penalizer": check_nonnegative("penalizer", kw["penalizer"]),
+        "draws": check_count("draws", kw["draws"]),
+        "tune": check_count("tune", kw["tune"], minimum=0),
+        "chains": check_count("chains", kw["chains"]),
+        "advi_iterations": check_count("advi_iterations", kw["advi_iterations"]),
+        "target_accept": target,
+    }
+    n_boot = kw["n_bootstrap"]
+    try:
+        out["n_bootstrap"] = check_count("n_bootstrap", n_boot, minimum=2)
+    except ArgumentError as exc:
+        raise ArgumentError(
+            f"{exc}: a bootstrap needs at least 2 resamples to estimate a spread "
+            "(200 is the default)"
+        ) from None
+    return out
+
+
+def _check_initial_params(
+    values: Mapping[str, float] | None, names: tuple[str, ...]
+) -> dict[str, float] | None:
+    """``initial_params`` must give every parameter a finite positive start value."""
+    if values is None:
+        return None
+    example = "{" + ", ".join(f"'{n}': 1.0" for n in names) + "}"
+    if not isinstance(values, Mapping):
+        raise ArgumentError(
+            f"initial_params must map each parameter to a start value, such as {example}; "
+            f"got {values!r}"
+        )
+    missing = [n for n in names if n not in values]
+    extra = sorted(str(k) for k in values if k not in names)
+    if missing or extra:
+        parts = ([f"missing {missing}"] if missing else []) + (
+            [f"unknown {extra}"] if extra else []
+        )
+        raise ArgumentError(
+            f"initial_params must name exactly the parameters {list(names)} "
+            f"({', '.join(parts)}); for example {example}"
+        )
+    return {n: check_positive(f"initial_params[{n!r}]", values[n]) for n in names}
+
+
 def _data_period(rfm: pd.DataFrame) -> dict[str, Any]:
     """The time unit and dates of an RFM table from ``rfm_summary``, for the record."""
     meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
@@ -448,4 +685,4 @@ def model_class(name: str) -> type[BaseModel]:
     try:
         return _REGISTRY[name]
     except KeyError as exc:
-        raise ClvlabError(f"unknown model {name!r}; known: {sorted(_REGISTRY)}") from exc
+        raise ArgumentError(f"unknown model {name!r}; known: {sorted(_REGISTRY)}") from exc

@@ -51,6 +51,7 @@ class BetaGeo(PurchasePredictions, BaseModel):
     param_names = ("r", "alpha", "a", "b")
     loglik_columns = ("x", "t_x", "T")
     lifetimes_fitter = "BetaGeoFitter"
+    scale_params = ("alpha",)
 
     @staticmethod
     def loglik(ops: Any, columns: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
@@ -77,6 +78,11 @@ class BetaGeo(PurchasePredictions, BaseModel):
             "a": Prior("LogNormal", mu=0.0, sigma=1.5),
             "b": Prior("LogNormal", mu=0.0, sigma=1.5),
         }
+
+    def lifetimes_scale(self, data: FitData) -> np.ndarray:
+        """lifetimes' ``BetaGeoFitter`` measures time in units of the longest ``T``, so
+        its internal ``alpha`` is ``alpha / max(T)``."""
+        return np.array([1.0, 1.0 / float(np.max(data.columns["T"])), 1.0, 1.0])
 
     def lifetimes_arguments(self, data: FitData) -> dict[str, np.ndarray]:
         """``frequency``, ``recency`` and ``T`` for ``BetaGeoFitter.fit``."""

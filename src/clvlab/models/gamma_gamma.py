@@ -47,6 +47,7 @@ class GammaGamma(SpendPredictions, BaseModel):
     param_names = ("p", "q", "v")
     loglik_columns = ("x", "m")
     lifetimes_fitter = "GammaGammaFitter"
+    scale_params = ("v",)
 
     @staticmethod
     def loglik(ops: Any, columns: Mapping[str, Any], params: Mapping[str, Any]) -> Any:

@@ -1,0 +1,594 @@
+"""Pareto/NBD formulas (Schmittlein, Morrison & Colombo 1987), written once for every backend.
+
+Notation follows Fader & Hardie's notes: ``x`` repeat purchases, ``t_x`` the time of the
+last one, ``T`` the length of observation; ``r, alpha`` the Gamma heterogeneity of the
+purchase rate ``lambda``, ``s, beta`` the Gamma heterogeneity of the dropout rate ``mu``.
+Every function takes the array backend ``ops`` and broadcasts, so parameters may carry
+leading (chain, draw) axes.
+
+The likelihood's "dead" term (Fader & Hardie 2005, "A Note on Deriving the Pareto/NBD
+Model and Related Expressions", eqs. 18-22) is the integral
+
+.. math:: I = \\int_{t_x}^{T} (\\alpha+\\tau)^{-(r+x)} (\\beta+\\tau)^{-(s+1)}\\,d\\tau,
+          \\qquad A_0 = (r+s+x)\\,I,
+
+which the note writes as a difference of two Gauss hypergeometric functions
+``2F1(r+s+x, s+1; r+s+x+1; z)`` (for ``alpha >= beta``). That form is ill-conditioned
+exactly where a likelihood explores: ``z`` close to 1 (``alpha >> beta`` or
+``alpha << beta``), ``r+s+x`` large, and ``T - t_x`` tiny (a difference of two nearly
+equal terms). Here ``I`` is evaluated as a log-concave integral instead (see
+:func:`_log_quadrature`): after the substitution ``omega = log(min(alpha, beta) + tau)``
+the log-integrand is concave for every parameter value, so its maximum and a window
+holding all but ``exp(-40)`` of the mass follow in closed form, and a fixed Gauss-Legendre
+rule on that window is exact to a few units in the 13th digit (tested against mpmath at
+50 digits). The rule uses only elementary functions, so the same code runs on NumPy, on
+pytensor (gradient for NUTS) and on autograd (exact Hessian for the MLE's covariance),
+with no ``hyp2f1`` at all.
+
+All conditional quantities use one fact: given that a customer with history
+``(x, t_x, T)`` is alive at ``T``, ``lambda`` and ``mu`` are independent with posteriors
+``Gamma(r + x, alpha + T)`` and ``Gamma(s, beta + T)``, and from ``T`` on the customer
+behaves like a new Pareto/NBD customer with those parameters (memorylessness of the
+exponential lifetime). Conditional formulas therefore reuse the new-customer ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from clvlab.formulas._ops import Ops
+
+__all__ = [
+    "conditional_expected_purchases",
+    "conditional_probability_of_purchases",
+    "conditional_probability_of_purchases_upto",
+    "draw_latent_state",
+    "expected_purchases_new",
+    "log_dead_integral",
+    "loglik",
+    "probability_alive",
+    "probability_alive_after",
+    "probability_of_purchases_new",
+    "probability_of_purchases_new_upto",
+    "simulate_counts",
+]
+
+Array = Any
+PARAMS = ("r", "alpha", "s", "beta")
+
+#: Gauss-Legendre rule per panel, and the number of panels the window is cut into.
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
+#: panels on each side of the integrand's maximum
+_PANELS = 3
+#: node positions as fractions of one side's length, and their Gauss-Legendre weights
+_FRACTIONS = np.concatenate([(2 * p + 1 + _NODES) / (2 * _PANELS) for p in range(_PANELS)])
+_SHARES = np.tile(_WEIGHTS / (2 * _PANELS), _PANELS)
+#: the window keeps the integrand within exp(-_DROP) of its maximum
+_DROP = 40.0
+#: smallest slope or curvature used to size the window (keeps quotients finite)
+_TINY = 1e-100
+
+
+def _stop_gradient(ops: Ops, value: Array) -> Array:
+    """``value`` with its derivative cut (the identity on the NumPy backends).
+
+    Used for the quadrature window, whose position affects the integral only by a
+    relative ``exp(-40)``. Belongs in :mod:`clvlab.formulas._ops` as ``ops.stop_gradient``.
+    """
+    name = getattr(ops, "name", "numpy")
+    if name == "pytensor":
+        from pytensor.gradient import disconnected_grad
+
+        return disconnected_grad(value)
+    if name == "autograd":
+        from autograd.tracer import getval
+
+        return getval(value)
+    return value
+
+
+def _logaddexp(ops: Ops, a: Array, b: Array) -> Array:
+    """``log(exp(a) + exp(b))`` without underflow on every backend.
+
+    pytensor's ``logaddexp`` is ``log(exp(a) + exp(b))`` as written, which is ``-inf``
+    once both terms underflow (a customer with ``x = 10,000`` has terms near -38,000).
+    Belongs in :mod:`clvlab.formulas._ops` as the ``logaddexp`` of every backend.
+    """
+    top = ops.maximum(a, b)
+    return top + ops.log1p(ops.exp(ops.minimum(a, b) - top))
+
+
+def _sqrt(ops: Ops, value: Array) -> Array:
+    return ops.exp(0.5 * ops.log(value))
+
+
+def _log_quadrature(
+    ops: Ops,
+    psi: Callable[[Array, Callable[[Array], Array]], Array],
+    dpsi: Callable[[Array], Array],
+    d2psi: Callable[[Array], Array],
+    lo: Array,
+    hi: Array,
+    mode: Array,
+) -> Array:
+    """``log of the integral of exp(psi(w)) over [lo, hi]`` for a concave ``psi``.
+
+    ``psi(w, pad)`` evaluates the exponent at ``w``, which has one trailing axis more
+    than the data when ``pad`` (applied to every captured array) adds it.
+
+    ``mode`` is the maximiser of ``psi`` on ``[lo, hi]`` (an end point when ``psi`` is
+    monotone there). Concavity gives, for ``d >= h >= 0``,
+    ``psi(mode + d) <= psi(mode) + psi'(mode + h) (d - h)``, so the integrand is below
+    ``exp(-40)`` of its maximum beyond ``mode + h + 40 / |psi'(mode + h)|``; the window
+    uses the better of ``h = 0`` and ``h = sqrt(40 / |psi''(mode)|)`` on each side
+    (at most 1.5 times wider than needed for a Gaussian peak, exact for a linear
+    ``psi``). Each side of the maximum is cut into :data:`_PANELS` equal panels of a
+    16-point Gauss-Legendre rule, evaluated relative to ``psi(mode)`` (no overflow).
+    In ``omega = log(...)`` coordinates the integrands have complex singularities at
+    distance ``pi`` from the real axis, which bounds the panel length that a fixed rule
+    resolves: the likelihood's integral is exact to ~1e-13 relative on the hard grid of
+    the tests, the PMF's to ~1e-8 (its windows are longer). The window's position has no
+    derivative; where it reaches ``lo`` or ``hi`` the derivative flows through them.
+    """
+
+    def same(v: Array) -> Array:
+        return v
+
+    wh = _stop_gradient(ops, mode)
+    top = _stop_gradient(ops, psi(wh, same))
+    curv = ops.maximum(-_stop_gradient(ops, d2psi(wh)), _TINY)
+    h = _sqrt(ops, _DROP / curv)
+
+    def reach(slope_at_mode: Array, room: Array, slope_at: Callable[[Array], Array]) -> Array:
+        step = ops.minimum(h, room)
+        one = _DROP / ops.maximum(slope_at_mode, _TINY)
+        two = step + _DROP / ops.maximum(slope_at(step), _TINY)
+        return _stop_gradient(ops, ops.minimum(one, two))
+
+    right = reach(-dpsi(wh), hi - wh, lambda step: -dpsi(wh + step))
+    left = reach(dpsi(wh), wh - lo, lambda step: dpsi(wh - step))
+    a = ops.maximum(lo, wh - left)
+    b = ops.minimum(hi, wh + right)
+    total = 0.0
+    pad = _padder(ops)
+    for end, sign in ((a, -1.0), (b, 1.0)):  # each side of the maximum, in equal panels
+        # signed by side, not by comparison: an empty side keeps its end's derivative
+        length = sign * (end - wh)
+        nodes = pad(wh) + pad(end - wh) * _FRACTIONS
+        terms = ops.exp(psi(nodes, pad) - pad(top))
+        total = total + length * ops.sum(terms * _SHARES, axis=-1)
+    # the tiny addend keeps the log finite (and its derivative) when lo == hi
+    return top + ops.log(total + 1e-300)
+
+
+def _padder(ops: Ops) -> Callable[[Array], Array]:
+    """A function adding a trailing axis of length 1 on the backend of ``ops``.
+
+    Belongs in :mod:`clvlab.formulas._ops` (``ops.expand_last``)."""
+    name = getattr(ops, "name", "numpy")
+    if name == "pytensor":
+        import pytensor.tensor as pt
+
+        return lambda v: pt.shape_padright(pt.as_tensor_variable(v))
+    if name == "autograd":
+        import autograd.numpy as anp
+
+        return lambda v: anp.expand_dims(v, -1)
+    return lambda v: np.expand_dims(np.asarray(v), -1)
+
+
+def log_dead_integral(
+    ops: Ops, x: Array, t_x: Array, T: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """``log I``, ``I = int_{t_x}^T (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau``.
+
+    The Pareto/NBD "dead" term; Fader & Hardie (2005 note) eq. 22's ``A_0`` equals
+    ``(r + s + x) I``. With ``L = max(alpha, beta)``, ``S = min(alpha, beta)``,
+    ``d = L - S``, ``e_L`` the exponent of ``L + tau`` and ``k + 1`` that of
+    ``S + tau`` (``(r + x, s)`` when ``alpha >= beta``, else ``(s + 1, r + x - 1)``), the
+    substitution ``omega = log(S + tau)`` gives
+
+    .. math:: I = \\int_{\\log(S+t_x)}^{\\log(S+T)} \\exp\\big(-e_L \\log(d + e^\\omega)
+              - k\\,\\omega\\big)\\,d\\omega,
+
+    whose exponent is concave (its second derivative is ``-e_L d e^w / (d + e^w)^2``),
+    with its maximum at ``log(-k d / (r + s + x))`` when ``k < 0`` and at the lower end
+    otherwise. The integral is taken by :func:`_log_quadrature`, in offsets from the
+    lower end so that ``T - t_x`` tiny keeps its relative precision. ``-inf`` when
+    ``t_x == T`` (to ``log(1e-300)`` in value, so the derivative stays finite).
+    """
+    zero = 0.0 * (x + t_x + T)  # gives every branch of ``where`` the data's shape
+    ge = alpha >= beta + zero
+    small = ops.where(ge, beta + zero, alpha + zero)
+    d = ops.where(ge, alpha - beta + zero, beta - alpha + zero)
+    e_l = ops.where(ge, r + x + zero, s + 1.0 + zero)
+    k = ops.where(ge, s + zero, r + x - 1.0 + zero)
+    m = r + s + x
+    base = small + t_x
+    log_base = ops.log(base)
+    width = ops.log1p((T - t_x) / base)
+
+    def share(off: Array) -> Array:  # (S + tau) / (L + tau) at offset ``off``
+        grown = base * ops.exp(off)
+        return grown / (d + grown)
+
+    def psi(off: Array, pad: Callable[[Array], Array]) -> Array:
+        grown = pad(base) * ops.exp(off)
+        return -pad(e_l) * ops.log(pad(d) + grown) - pad(k) * (pad(log_base) + off)
+
+    def dpsi(off: Array) -> Array:
+        return -e_l * share(off) - k
+
+    def d2psi(off: Array) -> Array:
+        q = share(off)
+        return -e_l * q * (1 - q)
+
+    ratio = ops.maximum(-k, 0.0) * d / (m * base)  # exp(mode offset) when k < 0
+    mode = ops.minimum(ops.log(ops.maximum(ratio, 1.0)), width)
+    return _log_quadrature(ops, psi, dpsi, d2psi, 0.0, width, mode)
+
+
+def _log_alive_term(ops: Ops, x: Array, T: Array, r: Array, alpha: Array, s: Array, beta: Array):  # type: ignore[no-untyped-def]
+    at = ops.per_value
+    return -(r + x) * at(lambda v: ops.log(alpha + v), T) - s * at(lambda v: ops.log(beta + v), T)
+
+
+def _log_odds_alive(
+    ops: Ops, x: Array, t_x: Array, T: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """log(alive term / dead term) of the likelihood (Fader & Hardie 2005 note, eq. 36)."""
+    alive = _log_alive_term(ops, x, T, r, alpha, s, beta)
+    dead = ops.log(s) + log_dead_integral(ops, x, t_x, T, r, alpha, s, beta)
+    return alive - dead
+
+
+def loglik(
+    ops: Ops, x: Array, t_x: Array, T: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """Pareto/NBD individual log-likelihood, Fader & Hardie (2005 note) eqs. 18-22.
+
+    .. math::
+
+        \\ell = \\ln\\Gamma(r+x) - \\ln\\Gamma(r) + r\\ln\\alpha + s\\ln\\beta
+              + \\operatorname{logaddexp}\\big(-(r+x)\\ln(\\alpha+T) - s\\ln(\\beta+T),\\;
+                \\ln s + \\ln I\\big)
+
+    with ``I = A_0 / (r + s + x)`` from :func:`log_dead_integral` (stable in value and
+    derivative on every backend; no hypergeometric function).
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.5534, alpha=10.5802, s=0.6061, beta=11.6562)
+    >>> round(float(loglik(numpy_ops, 2, 30.43, 38.86, **p)), 4)
+    -9.5545
+    """
+    at = ops.per_value
+    head = at(lambda v: ops.gammaln(r + v), x) - ops.gammaln(r) + r * ops.log(alpha)
+    head = head + s * ops.log(beta)
+    alive = _log_alive_term(ops, x, T, r, alpha, s, beta)
+    dead = ops.log(s) + log_dead_integral(ops, x, t_x, T, r, alpha, s, beta)
+    return head + _logaddexp(ops, alive, dead)
+
+
+def probability_alive(
+    ops: Ops, x: Array, t_x: Array, T: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """P(alive at T | x, t_x, T), Fader & Hardie (2005 note) eq. 36, in log-odds form.
+
+    .. math:: P = \\Big(1 + \\frac{s\\,(\\alpha+T)^{r+x}(\\beta+T)^s\\,A_0}{r+s+x}\\Big)^{-1}
+              = \\operatorname{expit}\\big(-(r+x)\\ln(\\alpha+T) - s\\ln(\\beta+T)
+              - \\ln s - \\ln I\\big)
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.5534, alpha=10.5802, s=0.6061, beta=11.6562)
+    >>> round(float(probability_alive(numpy_ops, 0, 0.0, 38.86, **p)), 4)
+    0.295
+    """
+    return ops.expit(_log_odds_alive(ops, x, t_x, T, r, alpha, s, beta))
+
+
+def probability_alive_after(
+    ops: Ops,
+    t: Array,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    r: Array,
+    alpha: Array,
+    s: Array,
+    beta: Array,
+) -> Array:
+    """P(alive at T + t | x, t_x, T): alive at T, and the lifetime lasts ``t`` longer.
+
+    Given alive at T, ``mu ~ Gamma(s, beta + T)``, so ``E[exp(-mu t)] = ((beta + T) /
+    (beta + T + t))^s`` (the Pareto/NBD survivor function, Schmittlein, Morrison &
+    Colombo 1987, eq. 2, with updated ``beta``):
+
+    .. math:: P_{alive}(T)\\,\\Big(\\frac{\\beta+T}{\\beta+T+t}\\Big)^{s}
+    """
+    alive = probability_alive(ops, x, t_x, T, r, alpha, s, beta)
+    return alive * ops.exp(-s * ops.log1p(t / (beta + T)))
+
+
+def expected_purchases_new(
+    ops: Ops, t: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """E[X(t)] for a customer just acquired, Fader & Hardie (2005 note) eq. 27.
+
+    .. math:: \\frac{r\\beta}{\\alpha(s-1)}
+              \\Big[1 - \\Big(\\frac{\\beta}{\\beta+t}\\Big)^{s-1}\\Big]
+              = \\frac{r\\beta}{\\alpha}\\,\\frac{-\\operatorname{expm1}(-(s-1)\\,
+              \\operatorname{log1p}(t/\\beta))}{s-1}
+
+    evaluated in the right-hand form, which has no cancellation at small ``t`` and the
+    finite limit ``r beta / alpha * log1p(t / beta)`` at ``s = 1``.
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.5534, alpha=10.5802, s=0.6061, beta=11.6562)
+    >>> round(float(expected_purchases_new(numpy_ops, 39.0, **p)), 4)
+    1.2131
+    """
+    log_grow = ops.log1p(t / beta)
+    shift = s - 1
+    safe = ops.where(shift == 0, 1.0, shift)
+    factor = ops.where(shift == 0, log_grow, -ops.expm1(-shift * log_grow) / safe)
+    return r * beta / alpha * factor
+
+
+def conditional_expected_purchases(
+    ops: Ops,
+    t: Array,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    r: Array,
+    alpha: Array,
+    s: Array,
+    beta: Array,
+) -> Array:
+    """E[Y(t) | x, t_x, T], purchases in ``(T, T + t]``, Fader & Hardie (2005 note) eq. 41.
+
+    .. math:: P_{alive}\\,\\frac{(r+x)(\\beta+T)}{(\\alpha+T)(s-1)}
+              \\Big[1 - \\Big(\\frac{\\beta+T}{\\beta+T+t}\\Big)^{s-1}\\Big]
+
+    i.e. P(alive) times :func:`expected_purchases_new` with the posterior parameters
+    ``(r + x, alpha + T, s, beta + T)``. ``t`` broadcasts: pass the ends of cash-flow
+    periods along a trailing axis (``t[None, :]`` against column vectors) and take
+    differences for the purchases per period.
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.5534, alpha=10.5802, s=0.6061, beta=11.6562)
+    >>> round(float(conditional_expected_purchases(numpy_ops, 39, 2, 30.43, 38.86, **p)), 4)
+    1.4551
+    """
+    alive = probability_alive(ops, x, t_x, T, r, alpha, s, beta)
+    return alive * expected_purchases_new(ops, t, r + x, alpha + T, s, beta + T)
+
+
+def _log_dead_pmf(t: Array, n: np.ndarray, r: Array, alpha: Array, s: Array, beta: Array) -> Array:
+    """log of the "died before t with n purchases" part of P(X(t) = n), NumPy only.
+
+    .. math:: \\frac{\\Gamma(r+n)}{\\Gamma(r)\\,n!}\\,\\alpha^r s\\beta^s
+              \\int_0^t \\tau^n (\\alpha+\\tau)^{-(r+n)} (\\beta+\\tau)^{-(s+1)}\\,d\\tau
+
+    (Fader & Hardie 2006 note, "Deriving the conditional PMF of the Pareto/NBD model",
+    eq. 10 before its hypergeometric evaluation). In ``omega = log tau`` the exponent
+    ``(n+1) omega - (r+n) log(alpha+e^w) - (s+1) log(beta+e^w)`` is concave, with a
+    slope falling from ``n + 1`` to ``-(r + s)``: its maximum is found by bisection and
+    the integral by :func:`_log_quadrature`.
+    """
+    from scipy import special
+
+    from clvlab.formulas._ops import numpy_ops as ops
+
+    t, r, alpha, s, beta = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float)[..., None] for v in (t, r, alpha, s, beta))
+    )
+    la, lb = np.log(alpha), np.log(beta)
+
+    def psi(w: Array, pad: Callable[[Array], Array]) -> Array:
+        rate, lead, rest = pad(n + 1.0 + 0 * r), pad(r + n), pad(s + 1)
+        return rate * w - lead * np.logaddexp(pad(la), w) - rest * np.logaddexp(pad(lb), w)
+
+    def dpsi(w: Array) -> Array:
+        return (n + 1) - (r + n) * special.expit(w - la) - (s + 1) * special.expit(w - lb)
+
+    def d2psi(w: Array) -> Array:
+        qa, qb = special.expit(w - la), special.expit(w - lb)
+        return -(r + n) * qa * (1 - qa) - (s + 1) * qb * (1 - qb)
+
+    total = r + n + s + 1
+    low = np.minimum(la, lb) + np.log((n + 1) / total) - 1.0  # slope > 0 here
+    high = np.maximum(la, lb) + np.log((n + 1) / (r + s)) + 1.0  # slope < 0 here
+    log_t = np.log(t)
+    high = np.minimum(high, log_t)
+    low = np.minimum(low, log_t)
+    for _ in range(50):
+        mid = 0.5 * (low + high)
+        up = dpsi(mid) > 0
+        low = np.where(up, mid, low)
+        high = np.where(up, high, mid)
+    mode = np.minimum(0.5 * (low + high), log_t)
+    with np.errstate(divide="ignore"):
+        log_int = _log_quadrature(ops, psi, dpsi, d2psi, -np.inf, log_t, mode)
+    head = special.gammaln(r + n) - special.gammaln(r) - special.gammaln(n + 1)
+    return head + r * la + np.log(s) + s * lb + log_int
+
+
+def probability_of_purchases_new_upto(
+    ops: Ops, t: Array, n_max: int, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """P(X(t) = n) for n = 0..n_max along a new last axis, for a customer just acquired.
+
+    Fader & Hardie (2006 note, "Deriving the conditional PMF of the Pareto/NBD model"):
+    alive at ``t`` with ``n`` purchases, or dead at ``tau < t`` after ``n`` purchases,
+
+    .. math:: P(X(t)=n) = \\frac{\\Gamma(r+n)}{\\Gamma(r)\\,n!}
+              \\Big(\\frac{\\alpha}{\\alpha+t}\\Big)^r \\Big(\\frac{t}{\\alpha+t}\\Big)^n
+              \\Big(\\frac{\\beta}{\\beta+t}\\Big)^s + D_n(t)
+
+    The first term is a negative-binomial probability built as a running product; the
+    dead part ``D_n`` (see :func:`_log_dead_pmf`) is a log-concave integral per ``n``.
+    NumPy backend only; the result is clipped to [0, 1] against rounding.
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.5534, alpha=10.5802, s=0.6061, beta=11.6562)
+    >>> pmf = probability_of_purchases_new_upto(numpy_ops, 39.0, 400, **p)
+    >>> round(float(pmf.sum()), 6), round(float(pmf[0]), 4)
+    (1.0, 0.5936)
+    """
+    del ops  # NumPy only: the quadrature's bisection is not a symbolic graph
+    n = np.arange(n_max + 1, dtype=float)
+    t = np.asarray(t, dtype=float)
+    later = t > 0
+    t = np.where(later, t, 1.0)  # t = 0 is the point mass at n = 0, filled in below
+    r_, alpha_, s_, beta_, t_ = (
+        np.asarray(v, dtype=float)[..., None] for v in (r, alpha, s, beta, t)
+    )
+    log_q = np.log(t_ / (alpha_ + t_))
+    log_nb = _log_gamma_ratio(r_, n) + r_ * -np.log1p(t_ / alpha_) + np.where(n > 0, n * log_q, 0.0)
+    alive = np.exp(log_nb - s_ * np.log1p(t_ / beta_))
+    dead = np.exp(_log_dead_pmf(t, n, r, alpha, s, beta))
+    return np.where(later[..., None], np.clip(alive + dead, 0.0, 1.0), (n == 0).astype(float))
+
+
+def _log_gamma_ratio(r: Array, n: np.ndarray) -> Array:
+    """log Gamma(r + n) / (Gamma(r) n!)."""
+    from scipy import special
+
+    return special.gammaln(r + n) - special.gammaln(r) - special.gammaln(n + 1)
+
+
+def probability_of_purchases_new(
+    ops: Ops, t: Array, n: int, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """P(X(t) = n) for a customer just acquired (Fader & Hardie 2006 note); see
+    :func:`probability_of_purchases_new_upto`."""
+    return probability_of_purchases_new_upto(ops, t, n, r, alpha, s, beta)[..., n]
+
+
+def conditional_probability_of_purchases_upto(
+    ops: Ops,
+    t: Array,
+    n_max: int,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    r: Array,
+    alpha: Array,
+    s: Array,
+    beta: Array,
+) -> Array:
+    """P(Y(t) = n | x, t_x, T) for n = 0..n_max along a new last axis.
+
+    .. math:: (1 - P_{alive})\\,\\delta_{n=0} + P_{alive}\\,P_{new}(X(t) = n;\\;
+              r+x, \\alpha+T, s, \\beta+T)
+
+    which equals eq. 16 of Fader & Hardie (2006 note, "Deriving the conditional PMF of the
+    Pareto/NBD model") without its hypergeometric functions. NumPy backend only.
+    """
+    alive = np.asarray(probability_alive(ops, x, t_x, T, r, alpha, s, beta))[..., None]
+    new = probability_of_purchases_new_upto(ops, t, n_max, r + x, alpha + T, s, beta + T)
+    out = alive * new
+    out[..., 0] += 1 - alive[..., 0]
+    return np.clip(out, 0.0, 1.0)
+
+
+def conditional_probability_of_purchases(
+    ops: Ops,
+    t: Array,
+    n: int,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    r: Array,
+    alpha: Array,
+    s: Array,
+    beta: Array,
+) -> Array:
+    """P(Y(t) = n | x, t_x, T) (Fader & Hardie 2006 note, eq. 16); see
+    :func:`conditional_probability_of_purchases_upto`."""
+    return conditional_probability_of_purchases_upto(ops, t, n, x, t_x, T, r, alpha, s, beta)[
+        ..., n
+    ]
+
+
+def draw_latent_state(
+    rng: np.random.Generator,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    params: Mapping[str, Array],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's purchase rate and remaining lifetime after T, given history.
+
+    The customer is alive at T with probability :func:`probability_alive`. Given alive,
+    the posterior is ``lambda ~ Gamma(r + x, alpha + T)`` and ``mu ~ Gamma(s, beta + T)``,
+    independent (the likelihood of an alive customer, ``lambda^x e^{-lambda T}
+    e^{-mu T}``, factorises), and the remaining lifetime is ``Exponential(mu)``; with
+    ``mu`` integrated out it is Lomax: ``(beta + T) (U^(-1/s) - 1)``. A dead customer has
+    remaining lifetime 0, and then ``lambda`` (drawn from the same Gamma) plays no role.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random source.
+    x, t_x, T : array_like
+        The customers' histories.
+    params : mapping
+        ``r, alpha, s, beta``, scalars or arrays that broadcast against ``x`` (for
+        example ``(chain, draw, 1)``).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``lambda`` and the remaining lifetime, both of the broadcast shape.
+    """
+    from clvlab.formulas._ops import numpy_ops
+
+    r, alpha, s, beta = (np.asarray(params[n], dtype=float) for n in PARAMS)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    shape = np.broadcast_shapes(r.shape, alpha.shape, s.shape, beta.shape, x.shape, T.shape)
+    alive = rng.random(shape) < probability_alive(numpy_ops, x, t_x, T, r, alpha, s, beta)
+    lam = rng.gamma(np.broadcast_to(r + x, shape)) / np.broadcast_to(alpha + T, shape)
+    # Lomax by inversion, in log space: U^(-1/s) - 1 = expm1(-log(U) / s)
+    u = rng.random(shape)
+    life = np.broadcast_to(beta + T, shape) * np.expm1(-np.log(u) / np.broadcast_to(s, shape))
+    return lam, np.where(alive, life, 0.0)
+
+
+def simulate_counts(
+    rng: np.random.Generator,
+    t: Array,
+    x: Array,
+    t_x: Array,
+    T: Array,
+    params: Mapping[str, Array],
+) -> np.ndarray:
+    """Realised purchases in ``(T, T + t]`` for every draw and customer.
+
+    ``Poisson(lambda * min(t, remaining lifetime))`` with the state of
+    :func:`draw_latent_state`. When ``t`` is a 1-D increasing array of period ends, the
+    result has a trailing axis of cumulative counts up to each end, from one path per
+    customer (increments are independent Poisson counts over the alive part of each
+    period), so the periods of a CLV stay consistent.
+    """
+    lam, life = draw_latent_state(rng, x, t_x, T, params)
+    ends = np.asarray(t, dtype=float)
+    if ends.ndim == 0:
+        return rng.poisson(lam * np.minimum(ends, life)).astype(float)
+    exposure = np.minimum(ends, life[..., None])
+    steps = np.diff(exposure, axis=-1, prepend=0.0)
+    return np.cumsum(rng.poisson(lam[..., None] * steps), axis=-1).astype(float)

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= results
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,14 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/bench_rfm.py
 
+# Mutation testing of formulas/, predict/ and data/rfm.py ([tool.mutmut] in
+# pyproject.toml); slow (about an hour on 2 cores) and not part of CI. The score and the
+# surviving mutants are written to mutants/ (mutmut results, mutmut show NAME).
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[mutation]"
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python benchmarks/mutation_score.py mutants/mutmut-cicd-stats.json
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) mutants .pytest_cache .mypy_cache .ruff_cache

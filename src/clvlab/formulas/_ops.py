@@ -45,15 +45,92 @@ FUNCTIONS = (
     "log",
     "log1p",
     "exp",
+    "expm1",
     "expit",
     "gammaln",
     "betaln",
     "logaddexp",
     "where",
     "maximum",
+    "minimum",
     "hyp2f1",
+    "hyp2f1_tail",
     "sum",
 )
+
+
+def hyp2f1_tail(A: Any, B: Any, C: Any, z: Any) -> np.ndarray:
+    """``C (2F1(A, B; C; z) - 1) / B`` for ``C > -1`` and ``0 <= z < 1`` (NumPy backend).
+
+    The Gauss hypergeometric function minus its leading 1, times ``C / B`` (finite at
+    ``B = 0`` and at ``C = 0``). The formulas use it after an Euler or Pfaff
+    transformation (DLMF 15.8.1), where ``A`` and ``B`` stay moderate and only ``C``
+    grows with a customer's frequency. It is summed as a series by
+    :mod:`clvlab.formulas._hyp2f1_numba`, exact to rounding where ``F`` is close to 1.
+    Where the series would need too many terms (``z`` close to 1 with a small ``C``)
+    SciPy's ``hyp2f1`` is used instead; there ``F - 1`` is not small. Within ``1e-5`` of
+    ``B = 0`` or ``C = 0`` that quotient is interpolated linearly between the two sides
+    (error of order 1e-10).
+
+    Examples
+    --------
+    >>> round(float(hyp2f1_tail(1.0, 1.0, 1.0, 0.5)), 12)  # C (F - 1) / B, F = 1 / (1 - z)
+    1.0
+    """
+    from clvlab.formulas._hyp2f1_numba import hyp2f1_tail_series
+
+    A, B, C, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, C, z)))
+    out = np.array(hyp2f1_tail_series(A, B, C, z), dtype=float)
+    todo = np.isnan(out) & (C > -1) & (z >= 0) & (z < 1)
+    if todo.any():
+        out[todo] = _tail_by_scipy(A[todo], B[todo], C[todo], z[todo])
+    return out
+
+
+def _tail_by_scipy(A: np.ndarray, B: np.ndarray, C: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """:func:`hyp2f1_tail` from SciPy's ``hyp2f1``, interpolated across ``B = 0``, ``C = 0``."""
+    step = 1e-5
+
+    def across(values: np.ndarray, fn: Any) -> np.ndarray:
+        """``fn(v)``, linearly interpolated between ``v = -step`` and ``step`` near 0."""
+        near = np.abs(values) < step
+        high = fn(np.where(near, step, values))
+        if not near.any():
+            return np.asarray(high)
+        low = fn(np.full_like(values, -step))
+        return np.where(near, low + (values + step) / (2 * step) * (high - low), high)
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return across(B, lambda bb: across(C, lambda cc: cc * (_hyp2f1(A, bb, cc, z) - 1.0) / bb))
+
+
+def _hyp2f1(A: np.ndarray, B: np.ndarray, C: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """SciPy's ``hyp2f1`` with two retries where it returns NaN or inf.
+
+    SciPy's transformation near ``z = 1`` breaks down when ``C - A - B`` is an integer
+    (e.g. ``hyp2f1(30, -0.29125, 30.70875, 0.99875)`` is NaN). Then Euler's transformation
+    ``(1 - z)^(C-A-B) 2F1(C-A, C-B; C; z)`` (DLMF 15.8.1) is tried, and last the mean of
+    ``C`` moved by a relative 1e-9 either way (the function is smooth in ``C``).
+    """
+    out = np.asarray(special.hyp2f1(A, B, C, z), dtype=float).copy()
+    bad = ~np.isfinite(out)
+    if bad.any():
+        a_, b_, c_, z_ = A[bad], B[bad], C[bad], z[bad]
+        euler = np.exp((c_ - a_ - b_) * np.log1p(-z_)) * special.hyp2f1(c_ - a_, c_ - b_, c_, z_)
+        shift = 1e-9 * np.maximum(np.abs(c_), 1.0)
+        moved = 0.5 * (
+            special.hyp2f1(a_, b_, c_ + shift, z_) + special.hyp2f1(a_, b_, c_ - shift, z_)
+        )
+        out[bad] = np.where(np.isfinite(euler), euler, moved)
+    return out
+
+
+def _symbolic_tail(hyp2f1: Any) -> Any:
+    """``hyp2f1_tail`` of a symbolic backend, straight from its ``hyp2f1`` (no
+    likelihood needs it; provided so that every backend has every function)."""
+    if hyp2f1 is None:
+        return None
+    return lambda A, B, C, z: C * (hyp2f1(A, B, C, z) - 1) / B
 
 
 def _backend(
@@ -73,7 +150,7 @@ def _backend(
     return SimpleNamespace(name=name, per_value=per_value, **functions)
 
 
-numpy_ops = _backend("numpy", _direct, (np, special))
+numpy_ops = _backend("numpy", _direct, (np, special), hyp2f1_tail=hyp2f1_tail)
 
 
 numpy_gather_ops = SimpleNamespace(**{**vars(numpy_ops), "name": "numpy-gather"})
@@ -91,7 +168,7 @@ def autograd_ops() -> SimpleNamespace:
     from autograd.scipy import special as aspecial
 
     # hyp2f1 is not differentiable in autograd; no likelihood needs it
-    return _backend("autograd", _direct, (anp, aspecial), hyp2f1=None)
+    return _backend("autograd", _direct, (anp, aspecial), hyp2f1=None, hyp2f1_tail=None)
 
 
 def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNamespace:
@@ -118,6 +195,7 @@ def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNam
         (pt, pt.special),
         expit=pt.sigmoid,
         where=pt.switch,
+        hyp2f1_tail=_symbolic_tail(pt.hyp2f1),
     )
 
 

@@ -108,25 +108,60 @@ def probability_alive_after(
     ``Beta(a, b + x)`` (Euler's integral for the Gauss hypergeometric function) gives
 
     .. math:: P_{alive}(T) \\; {}_2F_1\\big(r + x, a; a + b + x; -\\tfrac{t}{\\alpha + T}\\big)
+              = P_{alive}(T)\\,(1 - z)^a\\,{}_2F_1(a + b - r, a; a + b + x; z),
+              \\quad z = \\tfrac{t}{\\alpha + T + t}
 
-    which reduces to Fader, Hardie & Lee (2005) eq. 11 at ``t = 0``.
+    which reduces to Fader, Hardie & Lee (2005) eq. 11 at ``t = 0``. The right-hand side
+    is Pfaff's transformation (DLMF 15.8.1): its first two parameters do not grow with
+    ``x`` and ``z`` stays in ``[0, 1)``, so it is accurate for heavy buyers, where the left
+    form has a huge first parameter and a large negative argument.
     """
     alive = probability_alive(ops, x, t_x, T, r, alpha, a, b)
-    return alive * ops.hyp2f1(r + x, a, a + b + x, -t / (alpha + T))
+    log_1mz = -ops.log1p(t / (alpha + T))
+    z = t / (alpha + T + t)
+    c = a + b + x
+    survive = ops.exp(a * log_1mz) * (1 + a / c * ops.hyp2f1_tail(a + b - r, a, c, z))
+    # E[exp(-lambda p t)] lies in [0, 1]; the clip only removes rounding
+    return alive * ops.minimum(ops.maximum(survive, 0.0), 1.0)
 
 
 def expected_purchases_new(ops: Ops, t: Array, r: Array, alpha: Array, a: Array, b: Array) -> Array:
     """E[X(t)] for a customer just acquired, Fader, Hardie & Lee (2005) eq. 7.
 
     .. math:: \\frac{a+b-1}{a-1}\\Big[1 - \\big(\\tfrac{\\alpha}{\\alpha+t}\\big)^r
-              {}_2F_1\\big(r, b; a+b-1; \\tfrac{t}{\\alpha+t}\\big)\\Big]
+              {}_2F_1\\big(r, b; a+b-1; z\\big)\\Big],\\quad z = \\tfrac{t}{\\alpha+t}
 
-    Requires ``a > 1`` for the closed form as written; SciPy's ``hyp2f1`` continues it
-    analytically, as lifetimes does.
+    evaluated after Euler's transformation (DLMF 15.8.1),
+    ``(1-z)^r 2F1(r, b; a+b-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``, as
+
+    .. math:: (a+b-1)\\Big[\\frac{-\\operatorname{expm1}((a-1)L)}{a-1}
+              - e^{(a-1)L}\\,\\frac{{}_2F_1(a+b-1-r, a-1; a+b-1; z) - 1}{a-1}\\Big],
+              \\quad L = \\ln(1 - z)
+
+    For the conditional expectation (eq. 10) the parameters are ``(r + x, alpha + T, a,
+    b + x)``: then the first two parameters of the transformed function do not depend on
+    ``x`` at all, where eq. 7 as written has ``(1-z)^(r+x)`` underflow against a
+    hypergeometric factor that overflows. The bracket has no cancellation at small ``t``
+    and a finite limit at ``a = 1`` (``-L`` for the first term), where eq. 7's factor
+    ``(a+b-1)/(a-1)`` is singular. Valid for every ``a > 0`` (for ``a < 1`` by analytic
+    continuation, as in lifetimes).
+
+    Examples
+    --------
+    >>> from clvlab.formulas._ops import numpy_ops
+    >>> p = dict(r=0.242593, alpha=4.413532, a=0.792886, b=2.425752)
+    >>> round(float(expected_purchases_new(numpy_ops, 39.0, **p)), 6)  # lifetimes: 1.195017
+    1.195017
     """
+    log_1mz = -ops.log1p(t / alpha)  # L = ln(alpha / (alpha + t))
     z = t / (alpha + t)
-    tail = ops.exp(r * (ops.log(alpha) - ops.log(alpha + t))) * ops.hyp2f1(r, b, a + b - 1, z)
-    return (a + b - 1) / (a - 1) * (1 - tail)
+    shift = a - 1
+    safe = ops.where(shift == 0, 1.0, shift)
+    first = ops.where(shift == 0, -log_1mz, -ops.expm1(shift * log_1mz) / safe)
+    c = a + b - 1
+    tail = ops.exp(shift * log_1mz) * ops.hyp2f1_tail(c - r, shift, c, z)
+    # a count: the bracket is positive, the clip only removes rounding at t -> 0
+    return ops.maximum(c * first - tail, 0.0)
 
 
 def conditional_expected_purchases(
@@ -178,32 +213,37 @@ def probability_of_purchases_new_upto(
     """P(X(t) = n) for n = 0..n_max along a new last axis (eq. 8 for all n at once).
 
     The finite sum of eq. 8 is a cumulative sum of negative-binomial terms, so the whole
-    PMF costs O(n_max) rather than O(n_max**2). The Gamma and Beta function ratios are
-    built as running products, NB(n) = NB(n-1) (r+n-1) z / n and
-    B(a, b+n) / B(a, b) = prod_{j<n} (b+j) / (a+b+j), which avoids evaluating log-gamma
-    functions on the whole (draws x rows x n) array. NumPy backend only.
+    PMF costs O(n_max) rather than O(n_max**2). The negative-binomial terms are built in
+    log space as a running sum, ln NB(n) = ln NB(n-1) + ln((r+n-1) z / n), so that
+    ``(alpha / (alpha + t))**r``, which underflows for a heavy buyer's posterior
+    ``r + x``, never multiplies the later terms as a 0; the Beta function ratio is the
+    running product B(a, b+n) / B(a, b) = prod_{j<n} (b+j) / (a+b+j), which avoids
+    evaluating log-gamma functions on the whole (draws x rows x n) array. NumPy backend
+    only.
     """
     import numpy as np
 
     r, alpha, a, b, t = (np.asarray(v, dtype=float)[..., None] for v in (r, alpha, a, b, t))
     n = np.arange(1, n_max + 1, dtype=float)
-    z = t / (alpha + t)
-    p0 = ops.exp(r * (ops.log(alpha) - ops.log(alpha + t)))
+    with np.errstate(divide="ignore"):  # t = 0: ln z = -inf, NB(n >= 1) = 0
+        log_z = np.log(t) - np.log(alpha + t)
     shape = np.broadcast_shapes(r.shape, alpha.shape, a.shape, b.shape, t.shape)
     shape = (*shape[:-1], n_max + 1)
     nb = np.empty(shape)
-    nb[..., 0] = p0[..., 0]
-    nb[..., 1:] = (r + n - 1) * z / n
-    np.cumprod(nb, axis=-1, out=nb)
+    nb[..., 0] = (-r * ops.log1p(t / alpha))[..., 0]  # ln (alpha / (alpha + t))^r
+    nb[..., 1:] = np.log((r + n - 1) / n) + log_z
+    np.cumsum(nb, axis=-1, out=nb)
+    np.exp(nb, out=nb)
     beta = np.empty(shape)  # B(a, b+n) / B(a, b)
     beta[..., 0] = 1.0
     beta[..., 1:] = (b + n - 1) / (a + b + n - 1)
     np.cumprod(beta, axis=-1, out=beta)
     out = beta * nb
-    below = np.cumsum(nb[..., :-1], axis=-1)  # sum over j < n, for n >= 1
+    # P(NB >= n) for n >= 1, as 1 - P(NB < n); rounding may leave it a hair below 0
+    above = np.maximum(1 - np.cumsum(nb[..., :-1], axis=-1), 0.0)
     # B(a+1, b+n-1) / B(a, b) = B(a, b+n-1) / B(a, b) * a / (a+b+n-1)
-    out[..., 1:] += beta[..., :-1] * a / (a + b + n - 1) * (1 - below)
-    return out
+    out[..., 1:] += beta[..., :-1] * a / (a + b + n - 1) * above
+    return np.minimum(out, 1.0)
 
 
 def conditional_probability_of_purchases(
@@ -228,4 +268,5 @@ def conditional_probability_of_purchases(
     """
     alive = probability_alive(ops, x, t_x, T, r, alpha, a, b)
     new = probability_of_purchases_new(ops, t, n, r + x, alpha + T, a, b + x)
-    return alive * new + (1 - alive) * (1.0 if n == 0 else 0.0)
+    # a convex combination of two probabilities; the clip only removes rounding
+    return ops.minimum(alive * new + (1 - alive) * (1.0 if n == 0 else 0.0), 1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clvlab.errors import ConvergenceError
 from clvlab.formulas._ops import Ops
 
 __all__ = ["conditional_expected_spend", "expected_spend_new", "loglik"]
@@ -42,7 +43,11 @@ def conditional_expected_spend(ops: Ops, x: Array, m: Array, p: Array, q: Array,
     """E[Z | x, m], Fader & Hardie (2013) eq. 5: ``p (v + x m) / (p x + q - 1)``.
 
     A weighted mean of the population mean ``p v / (q - 1)`` and the customer's own
-    mean ``m``; for ``x = 0`` it is the population mean.
+    mean ``m``; for ``x = 0`` it is the population mean. It is ``E[p / nu]`` with
+    ``nu ~ Gamma(p x + q, v + x m)``, which is finite only when ``p x + q > 1``: where a
+    parameter draw has ``p x + q <= 1`` (for ``x = 0``: ``q <= 1``) the expected spend is
+    infinite, and a :class:`~clvlab.errors.ConvergenceError` says so instead of returning
+    the formula's negative value.
 
     Examples
     --------
@@ -51,10 +56,29 @@ def conditional_expected_spend(ops: Ops, x: Array, m: Array, p: Array, q: Array,
     24.7
     """
     del ops  # rational function: identical in every backend
-    return p * (v + x * m) / (p * x + q - 1)
+    shape = p * x + q
+    _check_finite_mean(shape)
+    return p * (v + x * m) / (shape - 1)
 
 
 def expected_spend_new(ops: Ops, p: Array, q: Array, v: Array) -> Array:
     """Population mean spend per transaction, ``p v / (q - 1)`` (Fader & Hardie 2013)."""
     del ops
+    _check_finite_mean(q)
     return p * v / (q - 1)
+
+
+def _check_finite_mean(shape: Array) -> None:
+    """Refuse a spend whose posterior shape ``p x + q`` is at most 1 (infinite mean)."""
+    import numpy as np
+
+    values = np.asarray(shape, dtype=float)
+    bad = int(np.count_nonzero(~(values > 1)))
+    if bad:
+        raise ConvergenceError(
+            f"Gamma-Gamma expected spend is infinite for {bad} of {values.size} "
+            "(parameter draw, customer) pairs: p * frequency + q <= 1 there, so the spend "
+            "distribution has no finite mean (q <= 1 means spend is too heavy-tailed for "
+            "the model). Fix: cap or drop extreme monetary_value outliers and refit, or use "
+            "a prior on q that keeps it above 1"
+        )

@@ -1,19 +1,28 @@
 """Diagnostic plots (matplotlib). Results go in, an Axes comes out.
 
 A plot never fits or predicts: each function draws a table that another clvlab function
-computed (named in its docstring), on ``ax`` or on a new figure when ``ax`` is None.
+computed (named in its docstring), on ``ax`` or on a new figure when ``ax`` is None. What
+is drawn is the table's values, unchanged: a table that cannot be drawn truthfully (a
+missing column, no rows, a NaN or infinite value, an interval whose lower bound lies above
+its upper bound) is refused with a :class:`~clvlab.errors.DataValidationError` naming the
+column and the rows, and a wrong argument (not a clvlab result, not a matplotlib Axes, a
+count ``n`` below 1) with an :class:`~clvlab.errors.ArgumentError`.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from clvlab._imports import import_quietly
-from clvlab.errors import ClvlabError
+from clvlab.arguments import check_count
+from clvlab.data.ids import id_texts
+from clvlab.errors import ArgumentError, DataValidationError
+from clvlab.units import _UNIT_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,6 +42,35 @@ __all__ = [
     "plot_tracking",
 ]
 
+#: The plot of each table kind (``attrs["clvlab"]["quantity"]``), to redirect a table
+#: given to the wrong plot.
+_PLOT_OF = {
+    "expected_purchases": "plot_frequency_recency",
+    "probability_alive": "plot_frequency_recency",
+    "frequency_check": "plot_frequency_check",
+    "tracking": "plot_tracking",
+    "clv": "plot_clv_distribution or plot_top_customers",
+    "comparison": "plot_comparison",
+}
+
+
+# ---- argument and table checks ------------------------------------------------------
+def _check_ax(ax: Any, name: str = "ax") -> None:
+    """Refuse anything but ``None`` or a matplotlib Axes."""
+    from matplotlib.axes import Axes
+
+    if ax is not None and not isinstance(ax, Axes):
+        raise ArgumentError(
+            f"{name} must be a matplotlib Axes or None, got {type(ax).__name__}; pass one "
+            f"Axes (e.g. {name}=axes[0] from plt.subplots), or omit it for a new figure"
+        )
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ArgumentError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.5)) -> Axes:
     if ax is not None:
@@ -48,80 +86,356 @@ def _meta(frame: pd.DataFrame) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _table(
+    value: Any,
+    plot: str,
+    source: str,
+    columns: Sequence[str],
+    quantities: Sequence[str] = (),
+) -> pd.DataFrame:
+    """``value`` as a non-empty DataFrame that has ``columns``, or a clvlab error that
+    names what is wrong and the function whose output the plot draws."""
+    if not isinstance(value, pd.DataFrame):
+        raise ArgumentError(
+            f"{plot} draws the table returned by {source}, got {type(value).__name__}"
+        )
+    quantity = _meta(value).get("quantity")
+    if quantities and quantity in _PLOT_OF and quantity not in quantities:
+        raise ArgumentError(
+            f"{plot} was given a {quantity!r} table, which is drawn by "
+            f"clvlab.plots.{_PLOT_OF[quantity]}; pass the table returned by {source}"
+        )
+    missing = [c for c in columns if c not in value.columns]
+    if missing:
+        raise DataValidationError(
+            missing[0],
+            f"is missing: {plot} needs the columns {list(columns)} "
+            f"(the table has {[str(c) for c in value.columns][:12]})",
+            hint=f"pass the table returned by {source}",
+        )
+    if len(value) == 0:
+        raise DataValidationError(
+            columns[0] if columns else "(table)",
+            "the table is empty: there is nothing to plot",
+            hint=f"pass the table returned by {source} for at least one row",
+        )
+    return value
+
+
+def _numbers(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    source: str,
+    label: str = "index labels",
+    nonnegative: bool = False,
+) -> np.ndarray:
+    """A column as finite floats (>= 0 with ``nonnegative``), or a DataValidationError
+    naming the rows that break the rule."""
+    series = frame[column]
+    if not isinstance(series, pd.Series):
+        raise DataValidationError(
+            column, "appears more than once in the table", hint=f"pass the table from {source}"
+        )
+    if series.dtype == bool or not (
+        pd.api.types.is_numeric_dtype(series) or series.dtype == object
+    ):
+        raise DataValidationError(
+            column, f"is not numeric (dtype {series.dtype})", hint=f"pass the table from {source}"
+        )
+    try:
+        values = series.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataValidationError(
+            column, "holds values that are not numbers", hint=f"pass the table from {source}"
+        ) from exc
+    for bad, rule in (
+        (np.isnan(values), "is NaN"),
+        (np.isinf(values), "is infinite"),
+        (nonnegative & (values < 0), "is negative"),
+    ):
+        if bad.any():
+            raise DataValidationError(
+                column,
+                f"{rule}, which cannot be plotted as a result",
+                int(bad.sum()),
+                frame.index[bad][:5],
+                hint=f"recompute the table with {source}, or drop these rows before plotting",
+                example_label=label,
+            )
+    return values
+
+
+def _ordered(
+    frame: pd.DataFrame, low: str, high: str, *, source: str, label: str = "index labels"
+) -> None:
+    """Refuse an interval whose lower bound lies above its upper bound."""
+    inverted = frame[low].to_numpy(dtype=float) > frame[high].to_numpy(dtype=float)
+    if inverted.any():
+        raise DataValidationError(
+            low,
+            f"lies above {high!r}: the interval is inverted",
+            int(inverted.sum()),
+            frame.index[inverted][:5],
+            hint=f"recompute the table with {source}",
+            example_label=label,
+        )
+
+
+def _level(meta: dict[str, Any], kind: str | None = None) -> str:
+    """``"90% eti interval"`` from a table's recorded ``ci_prob`` (and interval kind);
+    just ``"interval"`` when the table does not record its level."""
+    ci = meta.get("ci_prob")
+    kind = kind if kind is not None else meta.get("interval")
+    words = []
+    if isinstance(ci, int | float) and 0 < ci < 1:
+        words.append(f"{ci:.0%}")
+    if isinstance(kind, str) and kind:
+        words.append(kind.upper())
+    return " ".join([*words, "interval"])
+
+
+def _unit(meta: dict[str, Any]) -> str:
+    unit = meta.get("time_unit")
+    return _UNIT_NAMES.get(unit, str(unit)) if unit else "periods"
+
+
+def _even_edges(values: np.ndarray, name: str, source: str) -> tuple[float, float]:
+    """The outer cell edges of evenly spaced, increasing cell centres ``values``."""
+    step = np.diff(values)
+    if len(values) == 1:
+        return values[0] - 0.5, values[0] + 0.5
+    if not (np.all(step > 0) and np.allclose(step, step[0], rtol=1e-9, atol=0.0)):
+        raise DataValidationError(
+            name,
+            "values are not increasing in equal steps, so the cells cannot be drawn on a "
+            f"regular grid (first values {values[:4].tolist()})",
+            hint=f"build the grid with {source}",
+        )
+    return values[0] - step[0] / 2, values[-1] + step[0] / 2
+
+
+# ---- plots ----------------------------------------------------------------------------
 def plot_frequency_recency(matrix: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Heat map of :func:`clvlab.predict.checks.frequency_recency_matrix`."""
-    ax = _axes(ax, (6.5, 5.5))
+    """Heat map of :func:`clvlab.frequency_recency_matrix`.
+
+    Cell ``(i, j)`` is drawn centred on frequency ``matrix.index[i]`` and recency
+    ``matrix.columns[j]``. Empty cells (NaN) are allowed only where the grid has them on
+    purpose, in the cells no customer can be in: frequency 0 with a recency above 0, and
+    a frequency above 0 with recency 0.
+
+    Raises
+    ------
+    ArgumentError
+        ``matrix`` is not a DataFrame, or is another clvlab table; ``ax`` is not an Axes.
+    DataValidationError
+        No cells; labels that are not numbers in equal increasing steps; a NaN in a
+        possible cell, an infinite or negative value, or a P(alive) above 1.
+    """
+    source = "clvlab.frequency_recency_matrix(model, T=...)"
+    plot = "plot_frequency_recency"
+    _check_ax(ax)
+    matrix = _table(
+        matrix, plot, source, (), quantities=("expected_purchases", "probability_alive")
+    )
+    if matrix.shape[1] == 0:
+        raise DataValidationError(
+            "recency", "the matrix has no columns: there is nothing to plot", hint=f"use {source}"
+        )
+    labels = {}
+    for name, axis in (("frequency", matrix.index), ("recency", matrix.columns)):
+        try:
+            labels[name] = np.asarray(axis, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                name,
+                f"labels must be numbers (got {list(axis[:4])})",
+                hint=f"build the grid with {source}",
+            ) from exc
+        if not np.all(np.isfinite(labels[name])):
+            raise DataValidationError(name, "labels must be finite", hint=f"use {source}")
+    frequency, recency = labels["frequency"], labels["recency"]
+    x_edges = _even_edges(recency, "recency", source)
+    y_edges = _even_edges(frequency, "frequency", source)
+    try:
+        values = matrix.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataValidationError(
+            "cells", "hold values that are not numbers", hint=f"use {source}"
+        ) from exc
     meta = _meta(matrix)
-    quantity = meta.get("quantity", "value")
-    recency = matrix.columns.to_numpy(dtype=float)
-    frequency = matrix.index.to_numpy(dtype=float)
+    quantity = meta.get("quantity")
+    # the grid's impossible cells: no repeat purchase but a recency above 0, or the reverse
+    empty_ok = (frequency[:, None] == 0) != (recency[None, :] == 0)
+    cells = [
+        (np.isnan(values) & ~empty_ok, "is NaN in a cell that a customer can be in"),
+        (np.isinf(values), "is infinite"),
+        (values < 0, "is negative"),
+    ]
+    if quantity == "probability_alive":
+        cells.append((values > 1, "is a P(alive) above 1"))
+    for bad, rule in cells:
+        if bad.any():
+            where = [f"({frequency[i]:g}, {recency[j]:g})" for i, j in np.argwhere(bad)[:5]]
+            count = int(bad.sum())
+            raise DataValidationError(
+                "cells",
+                f"the value {rule} ({count} {'cell' if count == 1 else 'cells'})",
+                0,
+                where,
+                hint=f"recompute the grid with {source}",
+                example_label="(frequency, recency) cells",
+            )
+    if quantity == "expected_purchases":
+        label = f"expected purchases in the next {meta.get('t', 1):g} {_unit(meta)}"
+    elif quantity == "probability_alive":
+        label = "P(alive)"
+    else:
+        label = str(quantity) if quantity else "value"
+    ax = _axes(ax, (6.5, 5.5))
     image = ax.imshow(
-        matrix.to_numpy(dtype=float),
+        values,
         origin="lower",
         aspect="auto",
         cmap="viridis",
-        extent=(recency[0], recency[-1], frequency[0] - 0.5, frequency[-1] + 0.5),
-    )
-    label = (
-        f"expected purchases in the next {meta.get('t', 1):g} periods"
-        if quantity == "expected_purchases"
-        else "P(alive)"
+        interpolation="nearest",
+        extent=(x_edges[0], x_edges[1], y_edges[0], y_edges[1]),
     )
     ax.figure.colorbar(image, ax=ax, label=label)
-    ax.set_xlabel("recency (time of last purchase)")
+    ax.set_xlabel(f"recency (time of last purchase, {_unit(meta)})")
     ax.set_ylabel("frequency (repeat purchases)")
-    ax.set_title(f"{label} by frequency and recency (T = {meta.get('T', float('nan')):g})")
+    at_T = f" (T = {meta['T']:g} {_unit(meta)})" if isinstance(meta.get("T"), int | float) else ""
+    ax.set_title(f"{label} by frequency and recency{at_T}")
     return ax
 
 
 def plot_calibration_holdout(evaluation: Evaluation, *, ax: Axes | None = None) -> Axes:
-    """Mean holdout purchases by calibration frequency, actual against predicted with
-    the interval over parameter draws (from :func:`clvlab.evaluate`)."""
-    ax = _axes(ax)
-    table = evaluation.by_frequency
-    pos = np.arange(len(table))
-    ax.plot(pos, table["actual"], "o-", color="black", label="actual")
-    ax.plot(pos, table["predicted"], "s--", color="C0", label=f"{evaluation.model} (model)")
-    if "predicted_lower" in table:
-        ci = _meta(table).get("ci_prob", 0.9)
-        ax.fill_between(
-            pos,
-            table["predicted_lower"],
-            table["predicted_upper"],
-            color="C0",
-            alpha=0.25,
-            label=f"{ci:.0%} interval",
+    """Mean holdout purchases by calibration frequency, actual against predicted, with
+    the model mean's interval over parameter draws (from :func:`clvlab.evaluate`).
+
+    Frequency groups without customers (``customers == 0``) have no mean and are not drawn.
+
+    Raises
+    ------
+    ArgumentError
+        ``evaluation`` is not an :class:`~clvlab.evaluate.holdout.Evaluation`; ``ax`` is
+        not an Axes.
+    DataValidationError
+        ``evaluation.by_frequency`` lacks a column, has no customers, holds a NaN,
+        infinite or negative mean, or an inverted interval.
+    """
+    from clvlab.evaluate.holdout import Evaluation
+
+    _check_ax(ax)
+    source = "clvlab.evaluate(model, rfm)"
+    if not isinstance(evaluation, Evaluation):
+        raise ArgumentError(
+            "plot_calibration_holdout draws the Evaluation returned by clvlab.evaluate "
+            f"(the whole object, not a table of it), got {type(evaluation).__name__}"
         )
-    ax.set_xticks(pos, table.index)
+    table = _table(
+        evaluation.by_frequency, "plot_calibration_holdout", source, ("actual", "predicted")
+    )
+    if "customers" in table:
+        counts = _numbers(table, "customers", source=source, nonnegative=True)
+        table = table[counts > 0]
+        if len(table) == 0:
+            raise DataValidationError(
+                "customers",
+                "is 0 in every frequency group: there is nothing to plot",
+                hint=f"pass the evaluation returned by {source}",
+            )
+    columns = ["actual", "predicted"]
+    band = "predicted_lower" in table and "predicted_upper" in table
+    if band:
+        columns += ["predicted_lower", "predicted_upper"]
+    values = {c: _numbers(table, c, source=source, nonnegative=True) for c in columns}
+    if band:
+        _ordered(table, "predicted_lower", "predicted_upper", source=source)
+    ax = _axes(ax)
+    pos = np.arange(len(table), dtype=float)
+    ax.plot(pos, values["actual"], "o-", color="black", label="actual")
+    ax.plot(pos, values["predicted"], "s--", color="C0", label=f"{evaluation.model} (model)")
+    if band:
+        ax.vlines(
+            pos,
+            values["predicted_lower"],
+            values["predicted_upper"],
+            color="C0",
+            linewidth=6,
+            alpha=0.3,
+            label=f"{_level(_meta(table))} of the model mean",
+        )
+    ax.set_xticks(pos, [str(i) for i in table.index])
     ax.set_xlabel("purchases in the calibration period")
     ax.set_ylabel("mean purchases in the holdout")
-    ax.set_title(f"Calibration against holdout ({evaluation.method.upper()})")
+    ax.set_title(f"Calibration against holdout ({str(evaluation.method).upper()})")
     ax.legend()
     return ax
 
 
 def plot_tracking(track: pd.DataFrame, *, cumulative: bool = True, ax: Axes | None = None) -> Axes:
-    """Repeat purchases per period, actual against model, from :func:`clvlab.tracking`;
-    the calibration end is marked."""
-    ax = _axes(ax, (8.0, 4.5))
+    """Repeat purchases per period, actual against model, from :func:`clvlab.tracking`
+    (or ``clvlab.evaluate(...).tracking``), with the model's interval; the calibration end
+    is marked.
+
+    Raises
+    ------
+    ArgumentError
+        ``track`` is not a DataFrame, ``cumulative`` not a bool, ``ax`` not an Axes.
+    DataValidationError
+        A missing column, no periods, period ends that are not dates, a NaN, infinite or
+        negative count, or an inverted interval.
+    """
+    source = "clvlab.tracking(model, rfm, transactions)"
+    cumulative = _check_flag("cumulative", cumulative)
+    _check_ax(ax)
     prefix = "cumulative_" if cumulative else ""
-    ends = pd.to_datetime(track["end"])
-    ax.plot(ends, track[f"{prefix}actual"], color="black", label="actual")
-    ax.plot(ends, track[f"{prefix}expected"], "--", color="C0", label="model")
-    ax.fill_between(
-        ends,
-        track[f"{prefix}expected_lower"],
-        track[f"{prefix}expected_upper"],
-        color="C0",
-        alpha=0.25,
-        label=f"{_meta(track).get('ci_prob', 0.9):.0%} interval",
-    )
-    calibration_end = _meta(track).get("calibration_end")
+    columns = [f"{prefix}{c}" for c in ("actual", "expected", "expected_lower", "expected_upper")]
+    track = _table(track, "plot_tracking", source, ["end", *columns], quantities=("tracking",))
+    try:
+        ends = pd.to_datetime(track["end"]).to_numpy(dtype="datetime64[ns]")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DataValidationError(
+            "end", "holds values that are not dates", hint=f"pass the table from {source}"
+        ) from exc
+    if np.isnat(ends).any():
+        bad = np.isnat(ends)
+        raise DataValidationError(
+            "end",
+            "is missing (NaT)",
+            int(bad.sum()),
+            track.index[bad][:5],
+            hint=f"pass the table from {source}",
+            example_label="periods",
+        )
+    values = {
+        c: _numbers(track, c, source=source, label="periods", nonnegative=True) for c in columns
+    }
+    lower, upper = columns[2], columns[3]
+    _ordered(track, lower, upper, source=source, label="periods")
+    meta = _meta(track)
+    calibration_end = meta.get("calibration_end")
+    marker = None
     if calibration_end:
-        ax.axvline(pd.Timestamp(calibration_end), color="grey", linestyle=":")  # type: ignore[arg-type]
+        try:
+            marker = pd.Timestamp(calibration_end)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                "calibration_end",
+                f"recorded in the table's attrs is not a date: {calibration_end!r}",
+                hint=f"pass the table from {source}",
+            ) from exc
+    ax = _axes(ax, (8.0, 4.5))
+    ax.plot(ends, values[columns[0]], color="black", label="actual")
+    ax.plot(ends, values[columns[1]], "--", color="C0", label="model")
+    ax.fill_between(ends, values[lower], values[upper], color="C0", alpha=0.25, label=_level(meta))
+    if marker is not None:
+        ax.axvline(marker, color="grey", linestyle=":")  # type: ignore[arg-type]
         ax.annotate(
             " calibration end",
-            (pd.Timestamp(calibration_end), ax.get_ylim()[1] * 0.95),
+            (marker, 0.95),
+            xycoords=("data", "axes fraction"),
             color="grey",
             va="top",
         )
@@ -129,9 +443,39 @@ def plot_tracking(track: pd.DataFrame, *, cumulative: bool = True, ax: Axes | No
     ax.tick_params(axis="x", labelrotation=30)
     ax.set_xlabel("period end")
     ax.set_ylabel(f"{kind} repeat purchases")
-    ax.set_title(f"Tracking {kind} repeat purchases")
+    ax.set_title(f"Tracking {kind} repeat purchases, with the model's {_level(meta)}")
     ax.legend()
     return ax
+
+
+def _check_model(model: Any, name: str) -> BaseModel:
+    from clvlab.models.base import BaseModel
+
+    if not isinstance(model, BaseModel):
+        raise ArgumentError(
+            f"{name} must be a fitted clvlab model (e.g. clvlab.BetaGeo().fit(rfm)), "
+            f"got {type(model).__name__}"
+        )
+    model.check_fitted()
+    return model
+
+
+def _finite_params(model: BaseModel, name: str) -> pd.DataFrame:
+    params = model.params_
+    for column in ("estimate", "lower", "upper"):
+        values = params[column].to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise DataValidationError(
+                column,
+                f"of {name}.params_ is not finite, so it cannot be drawn",
+                int(bad.sum()),
+                params.index[bad][:5],
+                hint="see the fit's quality in summary() and refit (another method, or "
+                "penalizer=) before plotting",
+                example_label="parameters",
+            )
+    return params
 
 
 def plot_parameters(
@@ -141,31 +485,88 @@ def plot_parameters(
     axes: Any = None,
 ) -> np.ndarray:
     """Each parameter's distribution (posterior, or Laplace/bootstrap draws for an MLE
-    fit) through ArviZ, with ``reference``'s estimate and interval overlaid (e.g. the
-    MLE over the posterior). Returns the array of Axes."""
-    model.check_fitted()
-    az = import_quietly("arviz")
+    fit; density by ArviZ), with the model's own estimate and interval from
+    ``model.params_`` (the values of ``summary()``, at its ``ci_prob`` and interval kind)
+    and ``reference``'s overlaid (e.g. the MLE over the posterior). ``axes`` takes one
+    Axes per parameter. Returns the array of Axes.
+
+    Raises
+    ------
+    ArgumentError
+        ``model`` or ``reference`` is not a clvlab model, or ``reference`` has other
+        parameters; ``axes`` is not one Axes per parameter.
+    NotFittedError
+        A model is not fitted.
+    DataValidationError
+        An estimate or interval bound in ``params_`` is not finite.
+    """
+    model = _check_model(model, "model")
     names = list(model.param_names)
+    if reference is not None:
+        reference = _check_model(reference, "reference")
+        if list(reference.param_names) != names:
+            raise ArgumentError(
+                f"reference is a {type(reference).__name__} with parameters "
+                f"{list(reference.param_names)}; it must be a fit of the same model as "
+                f"`model` ({type(model).__name__}: {names})"
+            )
+    if axes is not None:
+        given = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+        for one in given:
+            _check_ax(one, "axes")
+        if len(given) != len(names):
+            raise ArgumentError(
+                f"axes must hold one Axes per parameter ({len(names)}: {names}), got "
+                f"{len(given)}; e.g. axes=plt.subplots(1, {len(names)})[1]"
+            )
+        axes = given
+    params = _finite_params(model, "model")
+    ref_params = None if reference is None else _finite_params(reference, "reference")
+    draws = model.parameter_draws()
+    for i, name in enumerate(names):
+        column = draws[:, i]
+        if not np.all(np.isfinite(column)) or np.ptp(column) == 0:
+            raise DataValidationError(
+                name,
+                "draws are not finite or all equal, so they have no density to draw "
+                f"({len(column)} draws, first {column[0]!r})",
+                hint="its estimate and interval are in model.params_; refit with "
+                "uncertainty='laplace' or a Bayesian method for a distribution to plot",
+                example_label="parameters",
+            )
+    az = import_quietly("arviz")
     with warnings.catch_warnings():
         # ArviZ 0.23 calls a matplotlib helper in a way matplotlib 3.11 deprecates.
         warnings.filterwarnings("ignore", "Passing a dict or None as alias_mapping")
         result = az.plot_posterior(
             model.draws_,
             var_names=names,
-            hdi_prob=model.ci_prob,
+            hdi_prob="hide",
+            point_estimate=None,
             ax=axes,
-            point_estimate="mean",
             figsize=(3.2 * len(names), 3.2),
             textsize=9,
         )
     out = np.atleast_1d(result).ravel()
-    if reference is not None:
-        reference.check_fitted()
-        params = reference.params_
+    own_level = _level({"ci_prob": model.ci_prob}, model.interval_kind)
+    own = f"{model.method_.upper()} estimate, {own_level}"
+    for ax, name in zip(out, names, strict=True):
+        row = params.loc[name]
+        ax.plot([row["lower"], row["upper"]], [0.0, 0.0], color="black", lw=3, label=own)
+        ax.plot([row["estimate"]], [0.0], "o", color="black")
+    if reference is not None and ref_params is not None:
+        level = _level({"ci_prob": reference.ci_prob}, reference.interval_kind)
         for ax, name in zip(out, names, strict=True):
-            ax.axvline(params.loc[name, "estimate"], color="C3", label=reference.method_.upper())
-            ax.axvspan(params.loc[name, "lower"], params.loc[name, "upper"], color="C3", alpha=0.15)
-        out[0].legend(loc="upper right", fontsize=8)
+            row = ref_params.loc[name]
+            ax.axvline(row["estimate"], color="C3", label=f"{reference.method_.upper()} estimate")
+            ax.axvspan(
+                row["lower"],
+                row["upper"],
+                color="C3",
+                alpha=0.15,
+                label=f"{reference.method_.upper()} {level}",
+            )
+    out[0].legend(loc="upper right", fontsize=7)
     for ax, name in zip(out, names, strict=True):
         ax.set_xlabel(name)
         ax.set_ylabel("density")
@@ -173,41 +574,71 @@ def plot_parameters(
 
 
 def plot_frequency_check(check: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Observed frequency histogram against its prior or posterior predictive, from
-    :func:`clvlab.predict.checks.frequency_check`."""
-    ax = _axes(ax)
+    """Observed frequency histogram (bars) against its prior or posterior predictive
+    (mean and interval), from :func:`clvlab.frequency_check`.
+
+    Raises
+    ------
+    ArgumentError
+        ``check`` is not a DataFrame, or another clvlab table; ``ax`` is not an Axes.
+    DataValidationError
+        A missing column, no rows, a NaN, infinite or negative count, or an inverted
+        interval.
+    """
+    source = "clvlab.frequency_check(model, rfm)"
+    _check_ax(ax)
+    columns = ("observed", "mean", "lower", "upper")
+    check = _table(check, "plot_frequency_check", source, columns, quantities=("frequency_check",))
+    values = {c: _numbers(check, c, source=source, nonnegative=True) for c in columns}
+    _ordered(check, "lower", "upper", source=source)
     meta = _meta(check)
-    pos = np.arange(len(check))
-    ax.bar(pos, check["observed"], color="0.7", label="observed")
-    err = np.vstack([check["mean"] - check["lower"], check["upper"] - check["mean"]])
-    ax.errorbar(
-        pos,
-        check["mean"],
-        yerr=err,
-        fmt="o",
-        color="C0",
-        capsize=3,
-        label=f"{meta.get('kind', 'posterior')} predictive ({meta.get('ci_prob', 0.9):.0%})",
+    kind = str(meta.get("kind", "predictive"))
+    ax = _axes(ax)
+    pos = np.arange(len(check), dtype=float)
+    ax.bar(pos, values["observed"], color="0.7", label="observed")
+    ax.vlines(
+        pos, values["lower"], values["upper"], color="C0", label=f"{kind} predictive {_level(meta)}"
     )
-    ax.set_xticks(pos, check.index)
+    ax.plot(pos, values["mean"], "o", color="C0", label=f"{kind} predictive mean")
+    ax.set_xticks(pos, [str(i) for i in check.index])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("customers")
-    ax.set_title(f"{str(meta.get('kind', 'posterior')).capitalize()} predictive check")
+    ax.set_title(f"{kind.capitalize()} predictive check of the frequency histogram")
     ax.legend()
     return ax
 
 
-def _clv_frame(values: pd.DataFrame | CustomerPredictions) -> pd.DataFrame:
+def _clv_frame(values: Any, plot: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The CLV ``estimate, lower, upper`` per customer and the run's settings, from
+    :func:`clvlab.clv` output or :class:`~clvlab.CustomerPredictions`."""
     from clvlab.predict.table import CustomerPredictions
 
+    source = "clvlab.clv(...) or clvlab.predict_customers(...)"
     if isinstance(values, CustomerPredictions):
-        table = values.table
-        return pd.DataFrame(
+        table = _table(
+            values.table, plot, source, ("clv_estimate", "clv_lower", "clv_upper"), ("clv",)
+        )
+        frame = pd.DataFrame(
             {c: table[f"clv_{c}"] for c in ("estimate", "lower", "upper")}, index=table.index
         )
-    if not {"estimate", "lower", "upper"} <= set(values.columns):
-        raise ClvlabError("expected clvlab.clv() output or CustomerPredictions")
-    return values
+        meta = {k: values.run.get(k) for k in ("ci_prob", "interval", "horizon")}
+        meta["unit"] = values.run.get("horizon_unit")
+    else:
+        if not isinstance(values, pd.DataFrame):
+            raise ArgumentError(f"{plot} draws the output of {source}, got {type(values).__name__}")
+        frame = _table(values, plot, source, ("estimate", "lower", "upper"), ("clv",))
+        meta = _meta(frame)
+    for column in ("estimate", "lower", "upper"):
+        _numbers(frame, column, source=source, label="customer ids")
+    _ordered(frame, "lower", "upper", source=source, label="customer ids")
+    return frame, meta
+
+
+def _clv_words(meta: dict[str, Any]) -> str:
+    horizon, unit = meta.get("horizon"), meta.get("unit")
+    if isinstance(horizon, int | float) and unit:
+        return f"CLV over {horizon:g} {_UNIT_NAMES.get(unit, unit)}"
+    return "CLV"
 
 
 def plot_clv_distribution(
@@ -218,21 +649,45 @@ def plot_clv_distribution(
     ax: Axes | None = None,
 ) -> Axes:
     """Histogram of the CLV estimates across customers (from :func:`clvlab.clv` or
-    :func:`clvlab.predict_customers`), with the mean and median marked."""
-    ax = _axes(ax)
-    estimate = _clv_frame(values)["estimate"].to_numpy(dtype=float)
+    :func:`clvlab.predict_customers`) in ``bins`` bins, with the mean and median marked.
+
+    With ``log`` the bins are log-spaced from the smallest to the largest positive
+    estimate; customers with a CLV of 0 or less cannot appear on a log axis, and the
+    title counts them.
+
+    Raises
+    ------
+    ArgumentError
+        ``values`` is neither; ``bins`` is not an integer >= 1; ``log`` not a bool;
+        ``ax`` not an Axes.
+    DataValidationError
+        A missing column, no customers, a NaN or infinite value, or an inverted interval.
+    """
+    bins = check_count("bins", bins)
+    log = _check_flag("log", log)
+    _check_ax(ax)
+    frame, meta = _clv_frame(values, "plot_clv_distribution")
+    estimate = frame["estimate"].to_numpy(dtype=float)
     positive = estimate[estimate > 0]
+    ax = _axes(ax)
+    title = f"{_clv_words(meta)} across {len(estimate):,} customers"
     if log and len(positive):
-        edges = np.geomspace(max(positive.min(), 1e-2), positive.max(), bins)
+        low, high = float(positive.min()), float(positive.max())
+        edges = np.geomspace(low, high, bins + 1) if high > low else np.array([low / 2, low * 2])
+        edges[0], edges[-1] = min(edges[0], low), max(edges[-1], high)  # no rounding loss
         ax.hist(positive, bins=list(edges), color="C0", alpha=0.8)
         ax.set_xscale("log")
+        hidden = len(estimate) - len(positive)
+        if hidden:
+            title += f" ({hidden:,} with CLV <= 0 not on the log axis)"
     else:
         ax.hist(estimate, bins=bins, color="C0", alpha=0.8)
-    ax.axvline(float(np.mean(estimate)), color="C3", label=f"mean {np.mean(estimate):,.1f}")
-    ax.axvline(float(np.median(estimate)), color="C2", ls="--", label="median")
-    ax.set_xlabel("CLV estimate per customer")
+    mean, median = float(np.mean(estimate)), float(np.median(estimate))
+    ax.axvline(mean, color="C3", label=f"mean {mean:,.2f}")
+    ax.axvline(median, color="C2", ls="--", label=f"median {median:,.2f}")
+    ax.set_xlabel(f"{_clv_words(meta)}: estimate per customer")
     ax.set_ylabel("customers")
-    ax.set_title(f"CLV across {len(estimate):,} customers")
+    ax.set_title(title)
     ax.legend()
     return ax
 
@@ -240,16 +695,30 @@ def plot_clv_distribution(
 def plot_top_customers(
     values: pd.DataFrame | CustomerPredictions, *, n: int = 20, ax: Axes | None = None
 ) -> Axes:
-    """The ``n`` customers with the highest CLV estimate, with their intervals."""
-    ax = _axes(ax, (7.0, 0.3 * n + 1.5))
-    top = _clv_frame(values).nlargest(n, "estimate").iloc[::-1]
-    pos = np.arange(len(top))
-    err = np.vstack([top["estimate"] - top["lower"], top["upper"] - top["estimate"]])
-    ax.errorbar(top["estimate"], pos, xerr=err, fmt="o", color="C0", capsize=3)
-    ax.set_yticks(pos, [str(i) for i in top.index])
-    ax.set_xlabel("CLV (estimate and interval)")
+    """The ``n`` customers with the highest CLV estimate (all of them when there are
+    fewer), highest at the top, with their intervals. Ties keep the table's order.
+
+    Raises
+    ------
+    ArgumentError
+        ``values`` is not :func:`clvlab.clv` output or CustomerPredictions; ``n`` is not
+        an integer >= 1; ``ax`` is not an Axes.
+    DataValidationError
+        A missing column, no customers, a NaN or infinite value, or an inverted interval.
+    """
+    n = check_count("n", n)
+    _check_ax(ax)
+    frame, meta = _clv_frame(values, "plot_top_customers")
+    top = frame.nlargest(n, "estimate", keep="first").iloc[::-1]
+    ax = _axes(ax, (7.0, 0.3 * len(top) + 1.5))
+    pos = np.arange(len(top), dtype=float)
+    level = _level(meta)
+    ax.hlines(pos, top["lower"].to_numpy(float), top["upper"].to_numpy(float), color="C0")
+    ax.plot(top["estimate"].to_numpy(float), pos, "o", color="C0")
+    ax.set_yticks(pos, list(id_texts(top.index)))
+    ax.set_xlabel(f"{_clv_words(meta)}: estimate and {level}")
     ax.set_ylabel("customer")
-    ax.set_title(f"Top {len(top)} customers by CLV")
+    ax.set_title(f"Top {len(top):,} customers by {_clv_words(meta)}")
     return ax
 
 
@@ -257,16 +726,46 @@ def plot_comparison(
     comparison: pd.DataFrame, *, metric: str | None = None, ax: Axes | None = None
 ) -> Axes:
     """Bar chart of one metric of :func:`clvlab.compare` (default: its ranking metric),
-    best first; baselines in grey."""
-    metric = metric or _meta(comparison).get("rank_by", "purchases_rmse")
-    if metric not in comparison:
-        raise ClvlabError(f"the comparison has no column {metric!r}")
-    ax = _axes(ax, (7.0, 0.45 * len(comparison) + 1.5))
-    table = comparison[metric].dropna().iloc[::-1]
-    colors = ["0.6" if str(name).startswith("baseline") else "C0" for name in table.index]
-    ax.barh(np.arange(len(table)), table.to_numpy(dtype=float), color=colors)
-    ax.set_yticks(np.arange(len(table)), [str(i) for i in table.index])
+    in the table's order (best first by the ranking metric, drawn top down); baselines
+    in grey. Models without the metric (baselines have no log score) are left out, and
+    the title counts them.
+
+    Raises
+    ------
+    ArgumentError
+        ``comparison`` is not a DataFrame, ``metric`` not one of its columns, ``ax`` not
+        an Axes.
+    DataValidationError
+        No rows, no model with the metric, or an infinite or non-numeric value.
+    """
+    source = "clvlab.compare(models, rfm)"
+    _check_ax(ax)
+    if not isinstance(comparison, pd.DataFrame):
+        raise ArgumentError(
+            f"plot_comparison draws the table returned by {source}, got {type(comparison).__name__}"
+        )
+    comparison = _table(comparison, "plot_comparison", source, (), quantities=("comparison",))
+    metric = _meta(comparison).get("rank_by", "purchases_rmse") if metric is None else metric
+    numeric = [str(c) for c in comparison.columns if c != "rank"]
+    if not isinstance(metric, str) or metric not in comparison.columns or metric == "rank":
+        raise ArgumentError(f"metric must be one of the table's metrics {numeric}, got {metric!r}")
+    column = comparison[metric]
+    shown = comparison.loc[column.notna().to_numpy()]
+    if len(shown) == 0:
+        raise DataValidationError(
+            metric,
+            "is NaN for every model: there is nothing to plot",
+            hint=f"choose another metric of {numeric}",
+        )
+    values = _numbers(shown, metric, source=source, label="models")
+    ax = _axes(ax, (7.0, 0.45 * len(shown) + 1.5))
+    names = [str(name) for name in shown.index][::-1]
+    colors = ["0.6" if name.startswith("baseline") else "C0" for name in names]
+    ax.barh(np.arange(len(shown)), values[::-1], color=colors)
+    ax.set_yticks(np.arange(len(shown)), names)
     ax.set_xlabel(metric)
     ax.set_ylabel("model")
-    ax.set_title(f"Model comparison on the holdout: {metric}")
+    left_out = len(comparison) - len(shown)
+    note = f" ({left_out} without it not shown)" if left_out else ""
+    ax.set_title(f"Model comparison on the holdout: {metric}{note}")
     return ax

@@ -174,9 +174,9 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
             f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
         )
     number_float = _real(name, value)
-    if not math.isfinite(number_float) or number_float != int(value):
-        raise ArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    number = int(value)
+    if not math.isfinite(number_float) or not number_float.is_integer():
+        raise ArgumentError(f"{name} must be an integer >= {minimum}, got {_show(value)}")
+    number = int(value) if isinstance(value, numbers.Integral) else int(number_float)
     if number < minimum:
         raise ArgumentError(f"{name} must be an integer >= {minimum}, got {number}")
     return number

@@ -42,6 +42,7 @@ from clvlab.arguments import (
 )
 from clvlab.data.ids import id_texts
 from clvlab.data.rfm import rfm_summary
+from clvlab.data.transactions import DateUnit
 from clvlab.errors import (
     ArgumentError,
     ClvlabError,
@@ -100,7 +101,7 @@ class PipelineSettings:
     amount_col: str = "amount"
     date_format: str | None = None
     dayfirst: bool | None = None
-    date_unit: str | None = None
+    date_unit: DateUnit | None = None
     calibration_end: str | None = None
     observation_end: str | None = None
     time_unit: str = "W"

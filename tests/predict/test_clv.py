@@ -60,7 +60,7 @@ def test_units_are_explicit(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma, cdnow_sum
     assert clvlab.per_period_rate(0.12682503, "M") == pytest.approx(0.01, rel=1e-6)
     no_unit = s.copy()
     no_unit.attrs = {}
-    with pytest.raises(clvlab.ClvlabError, match="time_unit"):
+    with pytest.raises(clvlab.ClvlabError, match=r"time_unit"):
         clvlab.clv(bg, gg, no_unit)
 
 
@@ -107,11 +107,12 @@ def test_return_draws_and_total(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma, cdnow
 
 
 def test_bad_input(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma, cdnow_summary) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(clvlab.ClvlabError, match="horizon"):
+    # more bad arguments in test_prediction_arguments.py
+    with pytest.raises(clvlab.errors.ArgumentError, match=r"horizon must be positive, got 0.0"):
         clvlab.clv(bg, gg, cdnow_summary, horizon=0)
     bad = cdnow_summary.copy()
     bad.loc[1, "monetary_value"] = 0.0
-    with pytest.raises(clvlab.DataValidationError, match="monetary_value"):
+    with pytest.raises(clvlab.DataValidationError, match=r"monetary_value"):
         clvlab.clv(bg, gg, bad)
 
 
@@ -140,15 +141,27 @@ def _frame(rows: list[tuple[int, float, float, float]]) -> pd.DataFrame:
 def test_clv_properties(rows, horizon: float, rate: float) -> None:  # type: ignore[no-untyped-def]
     bg, gg = _models()
     rfm = _frame(rows)
-    base = clvlab.clv(bg, gg, rfm, horizon=horizon, discount_rate=rate, predictive=True, seed=0)
+    base, draws = clvlab.clv(
+        bg, gg, rfm, horizon=horizon, discount_rate=rate, predictive=True, seed=0, return_draws=True
+    )
     longer = clvlab.clv(bg, gg, rfm, horizon=horizon * 1.5, discount_rate=rate)
     steeper = clvlab.clv(bg, gg, rfm, horizon=horizon, discount_rate=rate + 0.05)
-    assert (base["lower"] <= base["estimate"]).all() and (base["estimate"] <= base["upper"]).all()
+    # The raw 5%/95% quantiles of the CLV draws hold the plug-in estimate (up to rounding)
+    # for every customer: the clamp to lower <= estimate <= upper never has to act.
+    lo, hi = np.quantile(draws.to_numpy().reshape(-1, len(rfm)), [0.05, 0.95], axis=0)
+    estimate = base["estimate"].to_numpy()
+    np.testing.assert_allclose(base["lower"], np.minimum(lo, estimate), rtol=1e-12)
+    np.testing.assert_allclose(base["upper"], np.maximum(hi, estimate), rtol=1e-12)
+    assert (lo <= estimate * (1 + 1e-9)).all() and (hi >= estimate * (1 - 1e-9)).all()
+    clamped = base.attrs["clvlab"]["clamped_rows"]
+    assert clamped["lower"] == int(np.sum(lo > estimate))
+    assert clamped["upper"] == int(np.sum(hi < estimate))
     assert (longer["estimate"] >= base["estimate"] - 1e-9).all()
     assert (steeper["estimate"] <= base["estimate"] + 1e-9).all()
-    assert (base["pred_lower"] <= base["lower"]).all() and (
-        base["pred_upper"] >= base["upper"]
-    ).all()
+    # a realised value can be 0 (no purchase): the raw predictive lower bound is 0 or
+    # more, and the total of the estimates is the recorded total
+    assert (base["pred_lower"] >= 0).all()
+    assert base.attrs["clvlab"]["total"]["estimate"] == pytest.approx(estimate.sum())
 
 
 @settings(max_examples=25, deadline=None)
@@ -158,10 +171,17 @@ def test_purchase_properties(rows, t: float, dt: float) -> None:  # type: ignore
     rfm = _frame(rows)
     alive = bg.probability_alive(rfm)
     assert ((alive["lower"] >= 0) & (alive["upper"] <= 1 + 1e-12)).all()
-    now = bg.expected_purchases(rfm, t)
+    now, draws = bg.expected_purchases(rfm, t, return_draws=True)
     later = bg.expected_purchases(rfm, t + dt)
     assert (later["estimate"] >= now["estimate"] - 1e-9).all()
-    assert (now["lower"] <= now["estimate"]).all() and (now["estimate"] <= now["upper"]).all()
+    # raw quantiles of the draws, not the clamped bounds, hold the plug-in estimate
+    lo, hi = np.quantile(draws.to_numpy().reshape(-1, len(rfm)), [0.05, 0.95], axis=0)
+    estimate = now["estimate"].to_numpy()
+    assert (lo <= estimate * (1 + 1e-9)).all() and (hi >= estimate * (1 - 1e-9)).all()
+    assert now.attrs["clvlab"]["clamped_rows"] == {
+        "lower": int(np.sum(lo > estimate)),
+        "upper": int(np.sum(hi < estimate)),
+    }
 
 
 _CACHE: dict[str, object] = {}

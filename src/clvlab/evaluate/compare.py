@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.data.rfm import validate_rfm
+from clvlab.errors import ArgumentError
 from clvlab.evaluate.holdout import _errors, evaluate
 from clvlab.models.beta_geo import BetaGeo
 
@@ -33,6 +34,23 @@ HEADLINE_METRICS = (
     "elpd_loo",
 )
 _COLUMNS = [*HEADLINE_METRICS, "fit_seconds"]
+_HIGHER_IS_BETTER = ("purchases_correlation", "log_score", "elpd_loo")
+
+
+def _rank_key(frame: pd.DataFrame, rank_by: str) -> pd.Series:
+    """The badness of each row by ``rank_by``, lower being better: the metric itself,
+    its negative when higher is better, the distance to the ideal for the bias (0), the
+    coverage (0.9) and the predicted total (the actual total)."""
+    column = frame[rank_by]
+    if rank_by in _HIGHER_IS_BETTER:
+        return -column
+    if rank_by == "purchases_bias":
+        return column.abs()
+    if rank_by == "coverage_90":
+        return (column - 0.9).abs()
+    if rank_by == "predicted_total":
+        return (column - frame["actual_total"]).abs()
+    return column
 
 
 def compare(
@@ -48,27 +66,50 @@ def compare(
 ) -> pd.DataFrame:
     """Evaluate each model on the holdout and rank them with the baselines.
 
-    Returns a DataFrame indexed by name, sorted by ``rank_by`` (lower is better), with
-    a ``rank`` column. Baselines have no log score, coverage or fit time. With the
+    Returns a DataFrame indexed by name, sorted by ``rank_by`` from best to worst, with
+    a ``rank`` column: errors and times rank lowest first; correlation, log score and
+    elpd highest first; bias by its distance to 0, ``coverage_90`` by its distance to
+    0.9 and ``predicted_total`` by its distance to the actual total. Rows without the
+    metric rank last: baselines have no log score, coverage or fit time. With the
     ``transactions`` the RFM came from, the table also has the tracking error of the
     cumulative repeat purchases (see :func:`clvlab.tracking`).
+
+    Each model's PSIS-LOO diagnostics (Pareto k) are in ``attrs["clvlab"]["diagnostics"]``,
+    keyed by name, rather than in warnings.
     """
+    if isinstance(models, BetaGeo) or not isinstance(models, Sequence) or not models:
+        raise ArgumentError("compare needs a non-empty list of fitted BetaGeo models")
+    for model in models:
+        if not isinstance(model, BetaGeo):
+            raise ArgumentError(f"compare needs fitted BetaGeo models, got {type(model).__name__}")
+        model.check_fitted()
+    rankable = [c for c in _COLUMNS if c != "actual_total"]
+    if rank_by not in rankable:
+        raise ArgumentError(f"rank_by must be one of {rankable}, got {rank_by!r}")
     table = validate_rfm(rfm, holdout=True)
     labels = (
-        list(names)
+        [str(n) for n in names]
         if names is not None
         else [f"{m.display_name} {m.method_.upper()}" for m in models]
     )
+    if len(labels) != len(models) or len(set(labels)) != len(labels):
+        raise ArgumentError(
+            f"names must give one distinct name per model: {len(models)} models, names {labels!r}"
+        )
+    diagnostics = {}
     rows = {}
     for label, model in zip(labels, models, strict=True):
-        metrics = evaluate(
+        evaluation = evaluate(
             model,
             rfm,
             seed=seed,
             transactions=transactions,
             customer_id_col=customer_id_col,
             datetime_col=datetime_col,
-        ).metrics
+        )
+        metrics = evaluation.metrics
+        if evaluation.diagnostics:
+            diagnostics[label] = evaluation.diagnostics
         metrics["fit_seconds"] = float(model.fit_info_.get("seconds", np.nan))
         rows[label] = metrics
     actual = table["frequency_holdout"].to_numpy(dtype=float)
@@ -84,8 +125,20 @@ def compare(
         metrics.update(predicted_total=float(predicted.sum()), actual_total=float(actual.sum()))
         rows[label] = metrics
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_COLUMNS)
-    frame = frame.dropna(axis=1, how="all").sort_values(rank_by)
+    frame = frame.dropna(axis=1, how="all")
+    if rank_by not in frame:
+        raise ArgumentError(
+            f"rank_by={rank_by!r} is not available for these models (it needs "
+            f"{'transactions=' if rank_by.startswith('tracking') else 'a Bayesian fit'}); "
+            f"use one of {list(frame.columns)}"
+        )
+    order = _rank_key(frame, rank_by).to_numpy()
+    frame = frame.iloc[np.argsort(np.where(np.isnan(order), np.inf, order), kind="stable")]
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame.index.name = "model"
-    frame.attrs["clvlab"] = {"quantity": "comparison", "rank_by": rank_by}
+    frame.attrs["clvlab"] = {
+        "quantity": "comparison",
+        "rank_by": rank_by,
+        "diagnostics": diagnostics,
+    }
     return frame

@@ -20,6 +20,7 @@ for Bayesian fits, the Laplace or bootstrap draws for MLE fits).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,15 +28,17 @@ import numpy as np
 import pandas as pd
 
 from clvlab._imports import import_quietly
+from clvlab.arguments import check_ci_prob, check_count
 from clvlab.data.folding import fold
 from clvlab.data.rfm import validate_rfm
-from clvlab.errors import ClvlabError
+from clvlab.errors import ArgumentError, DataValidationError
 from clvlab.evaluate.tracking import tracking, tracking_metrics
 from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.predict.engine import EVALUATION_DRAWS, summary_table, thinned_param_columns
+from clvlab.units import check_time_units
 
 __all__ = ["Evaluation", "evaluate", "loo", "predictive_pmf"]
 
@@ -44,7 +47,12 @@ CI_PROBS = (0.5, 0.8, 0.9)
 
 @dataclass
 class Evaluation:
-    """Holdout metrics of one model; ``metrics`` is a flat dict for comparison tables."""
+    """Holdout metrics of one model; ``metrics`` is a flat dict for comparison tables.
+
+    ``diagnostics`` holds what may make a metric unreliable, instead of a warning: for
+    PSIS-LOO the largest Pareto k, the number of customers whose k exceeds 0.7 and
+    ArviZ's own warning text (``diagnostics["loo"]``).
+    """
 
     model: str
     method: str
@@ -54,9 +62,12 @@ class Evaluation:
     spend: dict[str, float] = field(default_factory=dict)
     loo: dict[str, Any] = field(default_factory=dict)
     tracking: pd.DataFrame | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
-        head = f"<h4>{self.model} ({self.method}) on the holdout</h4>"
+        from html import escape
+
+        head = f"<h4>{escape(self.model)} ({escape(self.method)}) on the holdout</h4>"
         metrics = (
             pd.Series(self.metrics, name="value")
             .to_frame()
@@ -67,13 +78,23 @@ class Evaluation:
         parts.append(self.coverage.to_html(float_format=lambda v: f"{v:.3f}"))
         parts += ["<p>mean holdout purchases by calibration frequency</p>", by_frequency]
         if self.loo:
-            parts.append(f"<p>PSIS-LOO: {self.loo}</p>")
+            parts.append(f"<p>PSIS-LOO: {escape(str(self.loo))}</p>")
+        loo_diag = self.diagnostics.get("loo", {})
+        if loo_diag.get("warning"):
+            parts.append(
+                f"<p>PSIS-LOO diagnostic: {loo_diag['customers_k_above_0.7']:,} customers "
+                f"have Pareto k above 0.7 (max {loo_diag['pareto_k_max']:.2f}); elpd_loo "
+                "may be unreliable for them</p>"
+            )
         return "".join(parts)
 
 
 def _errors(predicted: np.ndarray, actual: np.ndarray, prefix: str) -> dict[str, float]:
     diff = predicted - actual
-    corr = float(np.corrcoef(predicted, actual)[0, 1]) if len(actual) > 1 else float("nan")
+    # a correlation with a constant (a one-customer table, the population-mean baseline)
+    # is undefined: NaN, without numpy's division warning
+    spread = len(actual) > 1 and np.ptp(predicted) > 0 and np.ptp(actual) > 0
+    corr = float(np.corrcoef(predicted, actual)[0, 1]) if spread else float("nan")
     return {
         f"{prefix}mae": float(np.mean(np.abs(diff))),
         f"{prefix}rmse": float(np.sqrt(np.mean(diff**2))),
@@ -210,16 +231,48 @@ def evaluate(
         The log the RFM table was built from. When given, the evaluation also tracks
         cumulative repeat purchases per period over calibration and holdout
         (:func:`clvlab.evaluate.tracking.tracking`) and reports its errors.
+
+    Raises
+    ------
+    ArgumentError
+        ``model`` is not a BetaGeo (or ``spend_model`` not a GammaGamma), a ``ci_probs``
+        entry is not strictly between 0 and 1, or ``max_draws`` is not a whole number >= 1.
+    UnitMismatchError
+        The RFM table is in another time unit than the model (see
+        :func:`clvlab.units.check_time_units`).
     """
     if not isinstance(model, BetaGeo):
-        raise ClvlabError(f"evaluate needs a fitted BetaGeo, got {type(model).__name__}")
+        hint = " (the spend model goes in spend_model=)" if isinstance(model, GammaGamma) else ""
+        raise ArgumentError(
+            f"evaluate needs a fitted BetaGeo as its first argument, got "
+            f"{type(model).__name__}{hint}"
+        )
+    if spend_model is not None and not isinstance(spend_model, GammaGamma):
+        raise ArgumentError(
+            f"spend_model must be a fitted GammaGamma, got {type(spend_model).__name__}"
+        )
     model.check_fitted()
+    if spend_model is not None:
+        spend_model.check_fitted()
+    if isinstance(ci_probs, str) or not hasattr(ci_probs, "__iter__"):
+        raise ArgumentError(f"ci_probs must be a sequence of probabilities, got {ci_probs!r}")
+    ci_probs = tuple(check_ci_prob(c, "ci_probs") for c in ci_probs)
+    if not ci_probs:
+        raise ArgumentError("ci_probs is empty; give at least one, e.g. ci_probs=(0.9,)")
+    max_draws = check_count("max_draws", max_draws)
     table = validate_rfm(rfm, holdout=True, monetary=spend_model is not None)
+    unit = check_time_units(table, model, spend_model)
     actual = table["frequency_holdout"].to_numpy(dtype=float)
     horizon = table["duration_holdout"].to_numpy(dtype=float)
-    expected = summary_table(model.expected_purchases(table, float(horizon[0])))
     if not np.allclose(horizon, horizon[0]):
-        raise ClvlabError("duration_holdout differs between customers; evaluate needs one")
+        raise DataValidationError(
+            "duration_holdout",
+            "differs between customers; evaluate compares one holdout period",
+            int(np.sum(~np.isclose(horizon, horizon[0]))),
+            table.index[~np.isclose(horizon, horizon[0])][:5],
+            hint="build the table with one calibration_end and observation_end",
+        )
+    expected = summary_table(model.expected_purchases(table, float(horizon[0]), time_unit=unit))
     predicted = expected["estimate"].to_numpy()
     metrics = _errors(predicted, actual, "purchases_")
     metrics["predicted_total"] = float(predicted.sum())
@@ -273,15 +326,24 @@ def evaluate(
     if spend_model is not None:
         bought = actual > 0
         if "monetary_value_holdout" not in table:
-            raise ClvlabError("spend evaluation needs monetary_value_holdout in the RFM")
+            raise DataValidationError(
+                "monetary_value_holdout",
+                "is missing: the spend evaluation compares it with the expected spend",
+                hint="build the table with rfm_summary(..., monetary_value_col=..., "
+                "calibration_end=...), or omit spend_model=",
+            )
         expected_spend = summary_table(spend_model.expected_spend(table))["estimate"].to_numpy()
         spend = _errors(
             expected_spend[bought], table["monetary_value_holdout"].to_numpy()[bought], "spend_"
         )
         metrics.update(spend)
     loo_result = loo(model, table) if model.method_ in ("nuts", "advi") else {}
+    diagnostics: dict[str, Any] = {}
     if loo_result:
         metrics["elpd_loo"] = loo_result["elpd_loo"]
+        diagnostics["loo"] = {
+            k: loo_result[k] for k in ("pareto_k_max", "customers_k_above_0.7", "warning")
+        }
     track = None
     if transactions is not None:
         track = tracking(
@@ -293,7 +355,15 @@ def evaluate(
         )
         metrics.update(tracking_metrics(track))
     return Evaluation(
-        model.name, model.method_, metrics, by_frequency, coverage, spend, loo_result, track
+        model.name,
+        model.method_,
+        metrics,
+        by_frequency,
+        coverage,
+        spend,
+        loo_result,
+        track,
+        diagnostics,
     )
 
 
@@ -305,13 +375,28 @@ def loo(model: BetaGeo, rfm: pd.DataFrame) -> dict[str, Any]:
     the row's log-likelihood draws) and counted once per customer in it. The total is
     therefore exactly the unfolded PSIS-LOO, at the cost of the folded rows. Pareto k is
     reported per row, with the number of customers whose row has k > 0.7.
+
+    ArviZ's warning that some Pareto k are high is not re-issued: it is the reason the
+    result reports ``pareto_k_max`` and ``customers_k_above_0.7``, and its text is kept
+    in ``"warning"`` (``None`` when ArviZ had nothing to say). Other warnings pass on.
     """
     az = import_quietly("arviz")
+    model.check_fitted()
+    check_time_units(rfm, model)
     data = model.prepare(rfm)
     pointwise = model.loglik_pointwise(rfm)
     posterior = {n: model.draws_[n].to_numpy() for n in model.param_names}
     idata = az.from_dict(posterior=posterior, log_likelihood={"loglik": pointwise})
-    result = az.loo(idata, pointwise=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = az.loo(idata, pointwise=True)
+    pareto_warning = None
+    for item in caught:
+        text = str(item.message)
+        if "Pareto" in text and "shape" in text:
+            pareto_warning = " ".join(text.split())
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     elpd_rows = np.asarray(result.loo_i)
     k = np.asarray(result.pareto_k)
     w = data.weights
@@ -324,4 +409,5 @@ def loo(model: BetaGeo, rfm: pd.DataFrame) -> dict[str, Any]:
         "pareto_k_max": float(k.max()),
         "customers_k_above_0.7": int(np.sum(w[k > 0.7])),
         "rows": len(w),
+        "warning": pareto_warning,
     }

@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvlab.arguments import check_ci_prob, check_count
 from clvlab.data.rfm import _unique_customer_days, rfm_metadata, validate_rfm
 from clvlab.data.transactions import validate_transactions
-from clvlab.errors import ClvlabError
+from clvlab.errors import ArgumentError, ClvlabError
 from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.predict.engine import EVALUATION_DRAWS, thinned_param_columns
-from clvlab.units import days_per_unit
+from clvlab.units import check_time_units, days_per_unit, normalize_unit
 
 __all__ = ["tracking", "tracking_metrics"]
 
@@ -110,7 +111,13 @@ def tracking(
         ``actual``, ``expected``, ``expected_lower``, ``expected_upper`` (incremental
         repeat purchases), and the same with a ``cumulative_`` prefix.
     """
+    if not isinstance(model, BetaGeo):
+        raise ArgumentError(
+            f"tracking needs a fitted BetaGeo as its first argument, got {type(model).__name__}"
+        )
     model.check_fitted()
+    ci = check_ci_prob(model.ci_prob if ci_prob is None else ci_prob)
+    max_draws = check_count("max_draws", max_draws)
     table = validate_rfm(rfm)
     meta = rfm_metadata(table)
     if meta.get("resolution", "D") != "D" or "calibration_end" not in meta:
@@ -118,8 +125,13 @@ def tracking(
             "tracking needs an RFM table made by rfm_summary with day resolution "
             "(its metadata gives the calibration end and the time unit)"
         )
-    unit = meta["time_unit"]
-    step = round(days_per_unit(period or unit))
+    unit = check_time_units(table, model)
+    if unit is None:
+        raise ArgumentError(
+            "tracking: the RFM table does not record its time unit; build it with "
+            "clvlab.rfm_summary, which records it"
+        )
+    step = round(days_per_unit(unit if period is None else normalize_unit(period)))
     cal_end = np.datetime64(meta["calibration_end"], "D")
     obs_end = np.datetime64(meta["observation_end"], "D")
     first, repeat = _first_days_and_repeats(
@@ -142,7 +154,6 @@ def tracking(
 
     draws = np.stack([cumulative({k: v[i] for k, v in thinned.items()}) for i in range(n_thinned)])
     estimate = cumulative(model.point_params()) if model.method_ == "mle" else draws.mean(axis=0)
-    ci = model.ci_prob if ci_prob is None else ci_prob
     lower, upper = interval(draws, ci, model.interval_kind)
     incremental = np.diff(draws, axis=1, prepend=0.0)
     inc_lower, inc_upper = interval(incremental, ci, "eti")

@@ -23,7 +23,8 @@ and its bracket both degenerate.
 
 Where the series does not apply (``C <= 0``, or ``z`` so close to 1 that more than
 :data:`MAX_TERMS` terms would be needed) the entry is NaN, and the caller evaluates the
-closed form with SciPy's ``hyp2f1`` instead.
+closed form (:func:`clvlab.formulas.bgnbd.expected_purchases_new`, the same Euler-transformed
+expression, finite for heavy buyers) instead.
 """
 
 from __future__ import annotations

@@ -10,12 +10,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from clvlab.arguments import check_ci_prob, check_count, check_nonnegative, check_positive
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.simulate import simulate_frequency
-from clvlab.errors import ClvlabError
+from clvlab.errors import ArgumentError
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.predict.engine import summary_table
+from clvlab.units import check_time_units, model_time_unit
 
 __all__ = ["frequency_check", "frequency_recency_matrix"]
 
@@ -44,16 +46,22 @@ def frequency_check(
         ``mean``, ``lower`` and ``upper`` of the count of customers. ``attrs["clvlab"]``
         records ``kind``.
     """
+    if not isinstance(model, BetaGeo):
+        raise ArgumentError(f"frequency_check needs a BetaGeo, got {type(model).__name__}")
+    if kind not in ("posterior", "prior"):
+        raise ArgumentError(f"kind must be 'posterior' or 'prior', got {kind!r}")
+    n_draws = check_count("n_draws", n_draws)
+    max_frequency = check_count("max_frequency", max_frequency)
+    ci_prob = check_ci_prob(ci_prob)
     table = validate_rfm(rfm)
     rng = np.random.default_rng(seed)
     if kind == "posterior":
         model.check_fitted()
+        check_time_units(table, model)
         draws = model.parameter_draws()
         draws = draws[rng.choice(len(draws), size=min(n_draws, len(draws)), replace=False)]
-    elif kind == "prior":
-        draws = model.prior_draws(table, n_draws, seed=int(rng.integers(2**31)))
     else:
-        raise ClvlabError(f"kind must be 'posterior' or 'prior', got {kind!r}")
+        draws = model.prior_draws(table, n_draws, seed=int(rng.integers(2**31)))
     exposure = table["T"].to_numpy(dtype=float)
     bins = max_frequency + 1
     counts = np.empty((len(draws), bins))
@@ -84,13 +92,23 @@ def frequency_recency_matrix(
     """A grid of a prediction over calibration frequency and recency, at one ``T``.
 
     Rows are frequencies 0..``max_frequency`` (default 40), columns ``n_recency``
-    recencies from 0 to ``T``. Cells with ``frequency = 0`` and
+    recencies from 0 to ``T`` (in the unit the model was fitted in, which
+    ``attrs["clvlab"]["time_unit"]`` records). Cells with ``frequency = 0`` and
     ``recency > 0`` are impossible and left empty (NaN). ``quantity`` is the expected
     purchases in the next ``t`` periods or P(alive), at the model's point estimate.
     """
+    if not isinstance(model, BetaGeo):
+        raise ArgumentError(f"frequency_recency_matrix needs a BetaGeo, got {type(model).__name__}")
     model.check_fitted()
-    if max_frequency is None:
-        max_frequency = 40
+    if quantity not in ("expected_purchases", "probability_alive"):
+        raise ArgumentError(
+            f"quantity must be 'expected_purchases' or 'probability_alive', got {quantity!r}"
+        )
+    T = check_positive("T", T)
+    t = check_nonnegative("t", t)
+    max_frequency = 40 if max_frequency is None else check_count("max_frequency", max_frequency)
+    n_recency = check_count("n_recency", n_recency, minimum=2)
+    unit = model_time_unit(model)  # the grid is built in the model's own unit
     x = np.arange(max_frequency + 1, dtype=float)
     recency = np.linspace(0.0, T, n_recency)
     xx, rr = np.meshgrid(x, recency, indexing="ij")
@@ -98,11 +116,9 @@ def frequency_recency_matrix(
     grid = pd.DataFrame({"frequency": xx[valid], "recency": rr[valid], "T": float(T)})
     grid["frequency"] = grid["frequency"].astype(np.int64)
     if quantity == "expected_purchases":
-        values = summary_table(model.expected_purchases(grid, t))
-    elif quantity == "probability_alive":
-        values = summary_table(model.probability_alive(grid))
+        values = summary_table(model.expected_purchases(grid, t, time_unit=unit))
     else:
-        raise ClvlabError(f"unknown quantity {quantity!r}")
+        values = summary_table(model.probability_alive(grid, time_unit=unit))
     out = np.full(xx.shape, np.nan)
     out[valid] = values["estimate"].to_numpy()
     frame = pd.DataFrame(
@@ -110,5 +126,5 @@ def frequency_recency_matrix(
         index=pd.Index(x.astype(int), name="frequency"),
         columns=pd.Index(recency, name="recency"),
     )
-    frame.attrs["clvlab"] = {"quantity": quantity, "T": float(T), "t": float(t)}
+    frame.attrs["clvlab"] = {"quantity": quantity, "T": T, "t": t, "time_unit": unit}
     return frame

@@ -41,16 +41,17 @@ import pandas as pd
 import xarray as xr
 
 from clvlab._parallel import workers_for
+from clvlab.arguments import check_positive, check_probability, check_rate
 from clvlab.data.folding import runs_of
-from clvlab.data.rfm import rfm_metadata, validate_rfm
+from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
-from clvlab.errors import ClvlabError
+from clvlab.errors import ArgumentError
 from clvlab.formulas import bgnbd, gamma_gamma
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind
 from clvlab.predict.customer import draw_latent_state, simulate_spend_rate
 from clvlab.predict.engine import DrawSource, predict_frame
-from clvlab.units import convert, normalize_unit
+from clvlab.units import check_time_units, convert, normalize_unit
 
 if TYPE_CHECKING:
     from clvlab.models.beta_geo import BetaGeo
@@ -64,12 +65,16 @@ _COLUMNS = ("frequency", "recency", "T", "monetary_value")
 def per_period_rate(annual_rate: float, unit: str) -> float:
     """The per-period rate equivalent to ``annual_rate`` compounded over a 365.25-day year.
 
+    ``annual_rate`` must be finite and > -1; ``unit`` is ``"D"``, ``"W"``, ``"M"`` or
+    ``"Y"``.
+
     Examples
     --------
     >>> round(per_period_rate(0.10, "M"), 6)
     0.007974
     """
-    periods_per_year = convert(1.0, "Y", unit)
+    annual_rate = check_rate("annual_rate", annual_rate)
+    periods_per_year = convert(1.0, "Y", normalize_unit(unit))
     return float((1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0)
 
 
@@ -78,19 +83,46 @@ def cash_flow_schedule(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Period ends in the RFM's time unit and their discount factors.
 
+    ``horizon`` (finite, > 0) counts periods of ``unit``; the last period may be partial.
+    ``discount_rate`` is per period (finite, > -1).
+
     Examples
     --------
     >>> ends, disc = cash_flow_schedule(2.5, "M", "W", 0.0)
     >>> ends.round(4).tolist(), disc.tolist()
     ([4.3482, 8.6964, 10.8705], [1.0, 1.0, 1.0])
     """
-    if horizon <= 0:
-        raise ClvlabError(f"horizon must be positive, got {horizon}")
-    if discount_rate <= -1:
-        raise ClvlabError(f"discount_rate must exceed -1, got {discount_rate}")
+    horizon = check_positive("horizon", horizon)
+    discount_rate = check_rate("discount_rate", discount_rate)
     k = np.arange(1, math.ceil(horizon) + 1, dtype=float)
     ends = np.minimum(k, horizon) * convert(1.0, unit, time_unit)
     return ends, (1.0 + discount_rate) ** -k
+
+
+def check_model_pair(purchase_model: Any, spend_model: Any, caller: str) -> None:
+    """Refuse anything but a fitted BG/NBD followed by a fitted Gamma-Gamma, naming which
+    argument should be which (swapped models are an easy mistake)."""
+    from clvlab.predict.customer import PurchasePredictions, SpendPredictions
+
+    if isinstance(purchase_model, SpendPredictions) and isinstance(
+        spend_model, PurchasePredictions
+    ):
+        raise ArgumentError(
+            f"{caller}: the models are swapped: the first argument is the purchase model "
+            f"(BetaGeo) and the second the spend model (GammaGamma); call "
+            f"{caller}(purchase_model, spend_model, rfm)"
+        )
+    for value, wanted, role, position in (
+        (purchase_model, PurchasePredictions, "purchase model (a fitted BetaGeo)", "first"),
+        (spend_model, SpendPredictions, "spend model (a fitted GammaGamma)", "second"),
+    ):
+        if not isinstance(value, wanted):
+            raise ArgumentError(
+                f"{caller}: the {position} argument must be the {role}, got "
+                f"{type(value).__name__}; call {caller}(purchase_model, spend_model, rfm)"
+            )
+    purchase_model.check_fitted()
+    spend_model.check_fitted()
 
 
 def _paired_source(purchase: BetaGeo, spend: GammaGamma) -> DrawSource:
@@ -143,14 +175,26 @@ def clv(
     horizon, unit
         Number of cash-flow periods and their unit (``"M"``: 365.25/12 days).
     discount_rate
-        Per period of ``unit`` (see :func:`per_period_rate`).
+        Per period of ``unit`` (see :func:`per_period_rate`): finite and > -1.
     margin
-        Profit margin applied to spend.
+        Profit margin applied to spend: a share of revenue in ``(0, 1]``. A margin of 0,
+        above 1 (more profit than revenue) or NaN is refused.
     time_unit
-        The RFM's time unit; read from ``rfm.attrs`` when omitted.
+        The RFM's time unit; read from ``rfm.attrs`` when omitted. It must be the unit
+        the purchase model was fitted in (and the spend model, if it records one), else
+        :class:`~clvlab.errors.UnitMismatchError`: nothing is converted silently.
     predictive
         Also report ``pred_lower``/``pred_upper``: the interval of the realised value,
         simulating purchases period by period and each purchase's value.
+
+    Raises
+    ------
+    ArgumentError
+        A bad horizon, unit, rate, margin, ``ci_prob`` or ``kind``, or the models given
+        in the wrong order.
+    UnitMismatchError
+        The RFM table and the models are in different time units, or the table records
+        none and ``time_unit=`` is not given.
 
     Returns
     -------
@@ -159,11 +203,18 @@ def clv(
         ``attrs["clvlab"]`` holds the settings and the total with its interval. With
         ``return_draws=True`` also the draws, dims ``(chain, draw, customer_id)``.
     """
+    check_model_pair(purchase_model, spend_model, "clv")
     unit = normalize_unit(unit)
-    rfm_unit = time_unit or rfm_metadata(rfm).get("time_unit")
+    horizon = check_positive("horizon", horizon)
+    discount_rate = check_rate("discount_rate", discount_rate)
+    margin = check_probability("margin", margin, open_low=True)
+    rfm_unit = check_time_units(rfm, purchase_model, spend_model, time_unit=time_unit)
     if rfm_unit is None:
-        raise ClvlabError("the RFM table does not record its time unit; pass time_unit= (e.g. 'W')")
-    rfm_unit = normalize_unit(rfm_unit)
+        raise ArgumentError(
+            "the RFM table does not record its time unit, and neither do the models; pass "
+            "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
+            "the table with clvlab.rfm_summary, which records it"
+        )
     table = validate_rfm(rfm, monetary=True)
     Validator(ids=table.index.to_numpy()).check(
         "monetary_value",

@@ -15,12 +15,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvlab.data.rfm import rfm_metadata, validate_rfm
+from clvlab.arguments import (
+    check_ci_prob,
+    check_count,
+    check_interval_kind,
+    check_nonnegative,
+    check_times,
+)
+from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.formulas import bgnbd, gamma_gamma
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
+from clvlab.units import check_time_units, model_time_unit
 
 if TYPE_CHECKING:
     from clvlab.models.base import BaseModel
@@ -73,11 +81,12 @@ def _as_model(obj: object) -> BaseModel:
 class PurchasePredictions:
     """Prediction methods of :class:`clvlab.BetaGeo` (mixed in)."""
 
-    def _bg_table(self, rfm: pd.DataFrame) -> pd.DataFrame:
-        return validate_rfm(rfm)
-
-    def _meta(self, rfm: pd.DataFrame, **extra: Any) -> dict[str, Any]:
-        return {"time_unit": rfm_metadata(rfm).get("time_unit"), **extra}
+    def _bg_table(self, rfm: pd.DataFrame, time_unit: str | None) -> tuple[pd.DataFrame, Any]:
+        """The validated table and its time unit, checked against the model's
+        (:func:`clvlab.units.check_time_units`)."""
+        _as_model(self).check_fitted()
+        table = validate_rfm(rfm)
+        return table, check_time_units(table, self, time_unit=time_unit)
 
     def expected_purchases(
         self,
@@ -90,13 +99,20 @@ class PurchasePredictions:
         seed: int | None = None,
         return_draws: bool = False,
         progress: bool = False,
+        time_unit: str | None = None,
     ) -> Result:
         """Expected purchases in the next ``t`` time units, given each customer's history.
 
         Fader, Hardie & Lee (2005) eq. 10. With ``predictive=True`` the table also has
         ``pred_lower``/``pred_upper``: the interval of the realised number of purchases
         (simulated, with seed ``seed``).
+
+        ``t`` is in the RFM table's time unit, which must be the unit the model was
+        fitted in (else :class:`~clvlab.errors.UnitMismatchError`); ``time_unit=`` states
+        it for a table that does not record one. ``t`` must be a finite number >= 0.
         """
+        t = check_nonnegative("t", t)
+        table, unit = self._bg_table(rfm, time_unit)
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
             return bgnbd.conditional_expected_purchases(ops, t, *_bg_args(cols), **p)
@@ -108,11 +124,11 @@ class PurchasePredictions:
 
         return predict_frame(
             _as_model(self),
-            self._bg_table(rfm),
+            table,
             _BG,
             formula,
             quantity="expected_purchases",
-            meta=self._meta(rfm, t=t),
+            meta={"time_unit": unit, "t": t},
             ci_prob=ci_prob,
             kind=kind,
             simulate=simulate if predictive else None,
@@ -129,8 +145,15 @@ class PurchasePredictions:
         ci_prob: float | None = None,
         kind: IntervalKind | None = None,
         return_draws: bool = False,
+        time_unit: str | None = None,
     ) -> Result:
-        """P(alive) now (``t = 0``, FHL 2005 eq. 11) or ``t`` time units from now."""
+        """P(alive) now (``t = 0``, FHL 2005 eq. 11) or ``t`` time units from now.
+
+        ``t`` (finite, >= 0) is in the RFM table's time unit, which must be the model's
+        (see :meth:`expected_purchases` for ``time_unit``).
+        """
+        t = check_nonnegative("t", t)
+        table, unit = self._bg_table(rfm, time_unit)
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
             if t == 0:
@@ -139,11 +162,11 @@ class PurchasePredictions:
 
         return predict_frame(
             _as_model(self),
-            self._bg_table(rfm),
+            table,
             _BG,
             formula,
             quantity="probability_alive",
-            meta=self._meta(rfm, t=t),
+            meta={"time_unit": unit, "t": t},
             ci_prob=ci_prob,
             kind=kind,
             return_draws=return_draws,
@@ -158,19 +181,31 @@ class PurchasePredictions:
         ci_prob: float | None = None,
         kind: IntervalKind | None = None,
         return_draws: bool = False,
+        time_unit: str | None = None,
     ) -> Result:
-        """P(Y(t) = n | history): exactly ``n`` purchases in the next ``t`` time units."""
+        """P(Y(t) = n | history): exactly ``n`` purchases in the next ``t`` time units.
+
+        ``n`` is a whole number >= 0 and ``t`` a finite number >= 0, in the RFM table's
+        time unit, which must be the model's (see :meth:`expected_purchases`).
+        """
+        t = check_nonnegative("t", t)
+        n = check_count("n", n, minimum=0)
+        table, unit = self._bg_table(rfm, time_unit)
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-            return bgnbd.conditional_probability_of_purchases(ops, t, n, *_bg_args(cols), **p)
+            # the closed form's alternating terms can leave rounding residue of about
+            # -1e-18 where the probability is 0; a probability is reported in [0, 1]
+            values = bgnbd.conditional_probability_of_purchases(ops, t, n, *_bg_args(cols), **p)
+            return np.clip(values, 0.0, 1.0)
 
         return predict_frame(
             _as_model(self),
-            self._bg_table(rfm),
+            table,
             _BG,
             formula,
             quantity="probability_of_purchases",
-            meta=self._meta(rfm, t=t, n=n),
+            meta={"time_unit": unit, "t": t, "n": n},
+            item_cost=n + 1,  # eq. 8's finite sum is evaluated for 0..n
             ci_prob=ci_prob,
             kind=kind,
             return_draws=return_draws,
@@ -183,23 +218,36 @@ class PurchasePredictions:
         ci_prob: float | None = None,
         kind: IntervalKind | None = None,
     ) -> pd.DataFrame:
-        """E[X(t)] for a newly acquired customer (FHL 2005 eq. 7), indexed by ``t``."""
-        self.check_fitted()  # type: ignore[attr-defined]
-        ts = np.atleast_1d(np.asarray(t, dtype=float))
-        names = self.param_names  # type: ignore[attr-defined]
-        params = param_columns(self.parameter_draws(), names)  # type: ignore[attr-defined]
+        """E[X(t)] for a newly acquired customer (FHL 2005 eq. 7), indexed by ``t``.
+
+        ``t`` (one or many finite lengths >= 0) is in the unit the model was fitted in,
+        recorded in ``attrs["clvlab"]["time_unit"]``. ``lower``/``upper`` are widened to
+        include the plug-in estimate of an MLE fit; ``attrs["clvlab"]["clamped_rows"]``
+        counts the rows where that happened.
+        """
+        model = _as_model(self)
+        model.check_fitted()
+        ts = np.atleast_1d(check_times("t", t))
+        if ts.ndim != 1:
+            ts = ts.ravel()
+        params = param_columns(model.parameter_draws(), model.param_names)
         values = bgnbd.expected_purchases_new(ops, ts[None, :], **params)
-        ci = self.ci_prob if ci_prob is None else ci_prob  # type: ignore[attr-defined]
-        ik = self.interval_kind if kind is None else kind  # type: ignore[attr-defined]
+        ci = check_ci_prob(model.ci_prob if ci_prob is None else ci_prob)
+        ik = cast(
+            IntervalKind,
+            check_interval_kind(model.interval_kind)
+            if kind is None
+            else check_interval_kind(kind, "kind"),
+        )
         lo, hi = interval(values, ci, ik)
-        if self.method_ == "mle":  # type: ignore[attr-defined]
-            estimate = bgnbd.expected_purchases_new(ops, ts, **self.point_params())  # type: ignore[attr-defined]
+        if model.method_ == "mle":
+            estimate = bgnbd.expected_purchases_new(ops, ts, **model.point_params())
         else:
             estimate = values.mean(axis=0)
         frame = pd.DataFrame(
             {
                 "estimate": estimate,
-                "sd": values.std(axis=0, ddof=1),
+                "sd": values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(len(ts)),
                 "lower": np.minimum(lo, estimate),
                 "upper": np.maximum(hi, estimate),
             },
@@ -209,6 +257,11 @@ class PurchasePredictions:
             "quantity": "expected_purchases_new_customer",
             "ci_prob": ci,
             "interval": ik,
+            "time_unit": model_time_unit(model),
+            "clamped_rows": {
+                "lower": int(np.sum(lo > estimate)),
+                "upper": int(np.sum(hi < estimate)),
+            },
         }
         return frame
 
@@ -240,7 +293,9 @@ class SpendPredictions:
 
         Fader & Hardie (2013) eq. 5; customers with no repeat purchase get the population
         mean ``p v / (q - 1)``. ``predictive=True`` adds the interval of one future
-        transaction's value.
+        transaction's value. Gamma-Gamma has no time parameter, so the RFM table's time
+        unit does not enter (and is not checked here; :func:`clvlab.clv` checks it
+        against the purchase model).
         """
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvlab.arguments import check_ci_prob, check_interval_kind
 from clvlab.data.folding import fold
 from clvlab.inference.draws import IntervalKind
+from clvlab.predict import summary as _summary
 from clvlab.predict.summary import reduce_draws, to_frame
 
 if TYPE_CHECKING:
@@ -116,15 +118,24 @@ def predict_frame(
     seed: int | None = None,
     return_draws: bool = False,
     progress: bool = False,
+    item_cost: int = 1,
 ) -> pd.DataFrame | tuple[pd.DataFrame, xr.DataArray]:
     """Summarise ``formula`` over the draws of ``source`` for every customer of ``table``.
 
     ``formula(columns, params)`` receives folded columns (sliced to a chunk) and
-    parameters either as floats (plug-in) or as ``(n_draws, 1)`` arrays.
+    parameters either as floats (plug-in) or as ``(n_draws, 1)`` arrays. ``item_cost``
+    is how many ``n_draws``-long arrays the formula builds per row (``n + 1`` for a PMF
+    evaluated up to ``n``); chunks shrink accordingly to stay within the memory budget.
     """
     src = source if isinstance(source, DrawSource) else DrawSource.from_model(source)
-    ci = src.ci_prob if ci_prob is None else ci_prob
-    ik: IntervalKind = src.kind if kind is None else kind
+    # a model's own settings are checked too: they may have been set after construction
+    ci = check_ci_prob(src.ci_prob if ci_prob is None else ci_prob)
+    ik = cast(
+        IntervalKind,
+        check_interval_kind(src.kind, "interval_kind")
+        if kind is None
+        else check_interval_kind(kind, "kind"),
+    )
     folded = fold(table, tuple(fold_on))
     cols = {c: folded.column(c) for c in fold_on}
     params = src.params
@@ -153,6 +164,7 @@ def predict_frame(
         seed=seed,
         keep_draws=return_draws,
         weights=folded.weights,
+        chunk_size=_summary.chunk_size_for(n_draws * max(int(item_cost), 1)),
         progress=progress,
         desc=quantity,
     )

@@ -143,7 +143,10 @@ def to_frame(
 
     ``estimate`` is ``point`` when given (the plug-in value at the MLE) and the mean of
     the draws otherwise (Bayesian fits). The lower and upper bounds are widened to
-    include the estimate (a plug-in value can lie outside a skewed draw interval).
+    include the estimate (a plug-in value can lie outside a skewed draw interval), and
+    the predictive bounds to include the interval. ``attrs["clvlab"]["clamped_rows"]``
+    counts, per bound, the rows that this widening moved; elsewhere the bounds are the
+    raw quantiles of the draws (or of the simulated values).
     """
     estimate = reduced.mean if point is None else np.asarray(point, dtype=float)
     columns: dict[str, np.ndarray] = {
@@ -152,9 +155,15 @@ def to_frame(
         "lower": np.minimum(reduced.lower, estimate),
         "upper": np.maximum(reduced.upper, estimate),
     }
+    clamped = {
+        "lower": int(np.sum(reduced.lower > estimate)),
+        "upper": int(np.sum(reduced.upper < estimate)),
+    }
     if reduced.pred_lower is not None and reduced.pred_upper is not None:
         columns["pred_lower"] = np.minimum(reduced.pred_lower, columns["lower"])
         columns["pred_upper"] = np.maximum(reduced.pred_upper, columns["upper"])
+        clamped["pred_lower"] = int(np.sum(reduced.pred_lower > columns["lower"]))
+        clamped["pred_upper"] = int(np.sum(reduced.pred_upper < columns["upper"]))
     frame = pd.DataFrame(columns, index=index)
     tot_lo, tot_hi = interval(reduced.total_draws, ci_prob, kind)
     frame.attrs["clvlab"] = {
@@ -162,6 +171,7 @@ def to_frame(
         "ci_prob": ci_prob,
         "interval": kind,
         "estimate": "plug-in at the MLE" if point is not None else "posterior mean",
+        "clamped_rows": clamped,
         "total": {
             "estimate": float(np.sum(estimate)),
             "lower": float(tot_lo),

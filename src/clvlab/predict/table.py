@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from clvlab.arguments import check_positive, check_probability, check_rate
 from clvlab.data.rfm import rfm_metadata
+from clvlab.errors import ArgumentError
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
-from clvlab.predict.clv import clv
+from clvlab.predict.clv import check_model_pair, clv
 from clvlab.predict.engine import summary_table
-from clvlab.units import convert, normalize_unit
+from clvlab.units import check_time_units, convert, normalize_unit
 
 __all__ = ["METRICS", "CustomerPredictions", "long_format", "predict_customers"]
 
@@ -112,6 +114,7 @@ def predict_customers(
     seed: int | None = None,
     run_id: str | None = None,
     progress: bool = False,
+    time_unit: str | None = None,
 ) -> CustomerPredictions:
     """CLV, expected purchases, P(alive) and expected spend for every customer.
 
@@ -122,20 +125,36 @@ def predict_customers(
         same method. The intervals use ``purchase.ci_prob`` and ``purchase.interval_kind``.
     rfm
         The customers, from :func:`clvlab.rfm_summary` (its metadata gives the time unit
-        and the data period).
+        and the data period). Its time unit must be the one the models were fitted in,
+        else :class:`~clvlab.errors.UnitMismatchError` (nothing is converted).
     horizon, unit
-        Horizon of CLV and expected purchases, e.g. 12 months.
+        Horizon of CLV and expected purchases, e.g. 12 months (finite, > 0).
     discount_rate, margin
-        Per period of ``unit``, and the profit margin (see :func:`clvlab.clv`).
+        Per period of ``unit`` (finite, > -1), and the profit margin in ``(0, 1]`` (see
+        :func:`clvlab.clv`).
+    time_unit
+        The RFM table's time unit, for a table that does not record one.
     seed
         Seed of the CLV draws.
     run_id
         Identifies the run in exports; a new UUID when omitted. Exporting again with
         the same id replaces that run's rows.
     """
-    meta = rfm_metadata(rfm)
-    time_unit = normalize_unit(meta.get("time_unit", "W"))
-    t = convert(horizon, unit, time_unit)
+    # every argument is checked before any work
+    check_model_pair(purchase, spend, "predict_customers")
+    horizon = check_positive("horizon", horizon)
+    unit = normalize_unit(unit)
+    discount_rate = check_rate("discount_rate", discount_rate)
+    margin = check_probability("margin", margin, open_low=True)
+    meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
+    checked = check_time_units(rfm, purchase, spend, time_unit=time_unit)
+    if checked is None:
+        raise ArgumentError(
+            "the RFM table does not record its time unit, and neither do the models; pass "
+            "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
+            "the table with clvlab.rfm_summary, which records it"
+        )
+    t = convert(horizon, unit, checked)
     values = summary_table(
         clv(
             purchase,
@@ -145,14 +164,15 @@ def predict_customers(
             unit=unit,
             discount_rate=discount_rate,
             margin=margin,
+            time_unit=checked,
             seed=seed,
             progress=progress,
         )
     )
     parts = {
         "clv": values,
-        "expected_purchases": summary_table(purchase.expected_purchases(rfm, t)),
-        "probability_alive": summary_table(purchase.probability_alive(rfm)),
+        "expected_purchases": summary_table(purchase.expected_purchases(rfm, t, time_unit=checked)),
+        "probability_alive": summary_table(purchase.probability_alive(rfm, time_unit=checked)),
         "expected_spend": summary_table(spend.expected_spend(rfm)),
     }
     columns = {
@@ -172,12 +192,12 @@ def predict_customers(
         "spend_model": spend.name,
         "method": purchase.method_,
         "horizon": float(horizon),
-        "horizon_unit": normalize_unit(unit),
+        "horizon_unit": unit,
         "ci_prob": float(purchase.ci_prob),
         "interval": purchase.interval_kind,
         "discount_rate": float(discount_rate),
         "margin": float(margin),
-        "time_unit": time_unit,
+        "time_unit": checked,
         "first_transaction": _date(meta.get("first_transaction")),
         "calibration_end": _date(meta.get("calibration_end")),
         "observation_end": _date(meta.get("observation_end")),

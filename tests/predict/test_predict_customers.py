@@ -1,0 +1,97 @@
+"""predict_customers: every BI row comes from it, so each column is checked by number.
+
+Issue 12, item 13: a 12-month horizon passed on as 12 weeks, and P(alive) computed at
+T + t, went unnoticed. Each column is compared with the model method it comes from and
+with lifetimes as an independent oracle at the horizon converted by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvlab
+from clvlab.inference._lifetimes import lifetimes_module
+from clvlab.predict.engine import summary_table
+
+
+@pytest.fixture(scope="module")
+def fitted(
+    cdnow_sample_rfm: pd.DataFrame,
+) -> tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame]:
+    bg = clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=300)
+    gg = clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=300)
+    return bg, gg, cdnow_sample_rfm.iloc[:400]
+
+
+def test_each_column_equals_its_model_method(
+    fitted: tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame],
+) -> None:
+    bg, gg, rfm = fitted
+    before = rfm.copy()
+    pc = clvlab.predict_customers(
+        bg, gg, rfm, horizon=12, unit="M", discount_rate=0.01, margin=0.3, seed=4
+    )
+    pd.testing.assert_frame_equal(rfm, before)
+    # 12 months of 365.25/12 days in the RFM's weeks: 12 * 30.4375 / 7 = 52.178571 weeks
+    weeks = 12 * 30.4375 / 7
+    expected = {
+        "clv": summary_table(
+            clvlab.clv(bg, gg, rfm, horizon=12, unit="M", discount_rate=0.01, margin=0.3, seed=4)
+        ),
+        "expected_purchases": summary_table(bg.expected_purchases(rfm, weeks)),
+        "probability_alive": summary_table(bg.probability_alive(rfm, t=0)),
+        "expected_spend": summary_table(gg.expected_spend(rfm)),
+    }
+    table = pc.table
+    assert list(table.index) == list(rfm.index) and table.index.name == "customer_id"
+    for metric, frame in expected.items():
+        for col in ("estimate", "lower", "upper"):
+            np.testing.assert_allclose(
+                table[f"{metric}_{col}"], frame[col], rtol=1e-12, err_msg=f"{metric}_{col}"
+            )
+    # Independent oracle: lifetimes at clvlab's MLE, with the horizon converted by hand.
+    lifetimes = lifetimes_module("lifetimes")
+    bgf, ggf = lifetimes.BetaGeoFitter(), lifetimes.GammaGammaFitter()
+    bgf.params_, ggf.params_ = pd.Series(bg.point_params()), pd.Series(gg.point_params())
+    x, tx, T = rfm["frequency"], rfm["recency"], rfm["T"]
+    np.testing.assert_allclose(
+        table["expected_purchases_estimate"],
+        bgf.conditional_expected_number_of_purchases_up_to_time(weeks, x, tx, T),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        table["probability_alive_estimate"], bgf.conditional_probability_alive(x, tx, T), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        table["expected_spend_estimate"],
+        ggf.conditional_expected_average_profit(x, rfm["monetary_value"]),
+        rtol=1e-6,
+    )
+    run = pc.run
+    assert run["horizon"] == 12 and run["horizon_unit"] == "M" and run["time_unit"] == "W"
+    assert run["margin"] == 0.3 and run["discount_rate"] == 0.01
+    assert run["total_clv_estimate"] == pytest.approx(table["clv_estimate"].sum())
+    assert run["customers"] == len(rfm)
+    # the long table carries the same numbers
+    long = pc.long()
+    clv_rows = long[long["metric"] == "clv"].set_index("customer_id")
+    np.testing.assert_array_equal(clv_rows["estimate"], table["clv_estimate"])
+    assert set(long.loc[long["metric"] == "expected_purchases", "horizon"]) == {12.0}
+    assert set(long.loc[long["metric"] == "probability_alive", "horizon"]) == {0.0}
+
+
+def test_other_units_of_the_horizon(
+    fitted: tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame],
+) -> None:
+    bg, gg, rfm = fitted
+    rfm = rfm.iloc[:50]
+    # 1 year = 365.25 / 7 weeks; 90 days = 90 / 7 weeks (hand conversion)
+    for horizon, unit, weeks in ((1, "Y", 365.25 / 7), (90, "D", 90 / 7), (6, "W", 6.0)):
+        pc = clvlab.predict_customers(bg, gg, rfm, horizon=horizon, unit=unit, seed=1)
+        np.testing.assert_allclose(
+            pc.table["expected_purchases_estimate"],
+            summary_table(bg.expected_purchases(rfm, weeks))["estimate"],
+            rtol=1e-12,
+        )

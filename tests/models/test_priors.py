@@ -102,7 +102,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("prior", "reference"), CASES, ids=lambda c: str(c))
+@pytest.mark.parametrize(("prior", "reference"), CASES, ids=[str(p) for p, _ in CASES])
 def test_sample_moments_match_scipy(prior: Prior, reference: stats.rv_continuous) -> None:
     draws = np.asarray(prior.sample(N, seed=7), dtype=float)
     assert draws.shape == (N,) and np.all(draws > 0)

@@ -13,8 +13,9 @@ import clvlab
 from clvlab.data.simulate import latent_customers, simulate_frequency
 from clvlab.formulas import bgnbd
 from clvlab.formulas._ops import numpy_ops
-from clvlab.predict.clv import _discounted_purchases_compiled, _discounted_purchases_if_alive
 from clvlab.predict.customer import draw_latent_state, simulate_counts
+from clvlab.predict.terms import _closed_form as _discounted_purchases_if_alive
+from clvlab.predict.terms import _compiled as _discounted_purchases_compiled
 
 # CDNOW-sample estimates in weeks, Fader, Hardie & Lee (2005) p. 281
 FHL = {"r": 0.242593, "alpha": 4.413532, "a": 0.792886, "b": 2.425752}

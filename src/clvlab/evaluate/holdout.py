@@ -37,7 +37,13 @@ from clvlab.formulas import bgnbd, numpy_ops
 from clvlab.inference.draws import interval
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
-from clvlab.predict.engine import EVALUATION_DRAWS, summary_table, thinned_param_columns
+from clvlab.predict.engine import (
+    EVALUATION_DRAWS,
+    param_columns,
+    summary_table,
+    thinned_param_columns,
+)
+from clvlab.predict.terms import distinct, purchases_if_alive
 from clvlab.units import check_time_units
 
 __all__ = ["Evaluation", "evaluate", "loo", "predictive_pmf"]
@@ -115,28 +121,62 @@ def predictive_pmf(
 ) -> np.ndarray:
     """P(X(t) = n | history) for n = 0..n_max, averaged over (up to ``max_draws``) draws.
 
+    The conditional PMF is ``(1 - P_alive) [n = 0] + P_alive P_new(n)`` (Fader & Hardie's
+    note on the BG/NBD conditional PMF, 2007), where ``P_new`` is eq. 8 under the
+    posterior parameters ``(r + x, alpha + T, a, b + x)``: it depends on ``(x, T)`` only.
+    ``P_new`` is therefore computed once per distinct ``(x, T)`` pair and draw, and the
+    average over draws of each row's product is one matrix product per pair.
+
     Returns shape ``(len(x), n_max + 1)``; the mass above ``n_max`` is the remainder.
     """
     params = thinned_param_columns(model, max_draws)
+    n_draws = len(params["r"])
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
+    alive = bgnbd.probability_alive(numpy_ops, x, t_x, T, **params)  # (draws, rows)
     out = np.empty((len(x), n_max + 1))
-    size = max(1, int(2**24 // (len(params["r"]) * (n_max + 1))))
-    for start in range(0, len(x), size):
-        part = slice(start, start + size)
-        cx, ctx, cT = x[part], t_x[part], T[part]
-        alive = bgnbd.probability_alive(numpy_ops, cx, ctx, cT, **params)[..., None]
+    order = np.argsort(pair_code, kind="stable")
+    bounds = np.searchsorted(pair_code[order], np.arange(len(pair_x) + 1))
+    size = max(1, int(2**23 // (n_draws * (n_max + 1))))
+    for start in range(0, len(pair_x), size):
+        part = slice(start, min(start + size, len(pair_x)))
         new = bgnbd.probability_of_purchases_new_upto(
             numpy_ops,
             t,
             n_max,
-            params["r"] + cx,
-            params["alpha"] + cT,
+            params["r"] + pair_x[part],
+            params["alpha"] + pair_T[part],
             params["a"],
-            params["b"] + cx,
+            params["b"] + pair_x[part],
+        )  # (draws, pairs in part, n_max + 1)
+        for j, pair in enumerate(range(part.start, part.stop)):
+            rows = order[bounds[pair] : bounds[pair + 1]]
+            out[rows] = alive[:, rows].T @ new[:, j, :] / n_draws
+    out[:, 0] += 1.0 - alive.mean(axis=0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _expected_purchases_estimate(model: BetaGeo, table: pd.DataFrame, t: float) -> np.ndarray:
+    """The ``estimate`` column of ``model.expected_purchases(table, t)`` (FHL 2005 eq. 10):
+    the plug-in value at the MLE, or the mean over every posterior draw, without the
+    interval summaries that evaluation does not use."""
+    folded = fold(table, ("frequency", "recency", "T"))
+    x, t_x, T = (folded.column(c) for c in ("frequency", "recency", "T"))
+    if model.method_ == "mle":
+        point = bgnbd.conditional_expected_purchases(
+            numpy_ops, t, x, t_x, T, **model.point_params()
         )
-        pmf = alive * new
-        pmf[..., 0] += 1 - alive[..., 0]
-        out[part] = pmf.mean(axis=0)
-    return out
+        return np.asarray(point, dtype=float)[folded.inverse]
+    params = param_columns(model.parameter_draws(), model.param_names)
+    pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
+    if_alive = purchases_if_alive(pair_x, pair_T, params, np.array([t]), np.array([1.0]))
+    mean = np.empty(len(x))
+    size = max(1, int(2**22 // len(params["r"])))
+    for start in range(0, len(x), size):
+        part = slice(start, start + size)
+        alive = bgnbd.probability_alive(numpy_ops, x[part], t_x[part], T[part], **params)
+        mean[part] = (alive * if_alive[:, pair_code[part]]).mean(axis=0)
+    return mean[folded.inverse]
 
 
 def _group_mean_interval(
@@ -152,7 +192,10 @@ def _group_mean_interval(
     folded = fold(table.assign(_group=groups), ("frequency", "recency", "T", "_group"))
     x, t_x, T, g = (folded.column(c) for c in ("frequency", "recency", "T", "_group"))
     params = thinned_param_columns(model, max_draws)
-    values = bgnbd.conditional_expected_purchases(numpy_ops, t, x, t_x, T, **params)
+    # eq. 10 = P(alive) x the expectation of a customer alive at T, per (x, T) pair
+    pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
+    if_alive = purchases_if_alive(pair_x, pair_T, params, np.array([t]), np.array([1.0]))
+    values = bgnbd.probability_alive(numpy_ops, x, t_x, T, **params) * if_alive[:, pair_code]
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     weights = np.zeros((len(g), max(n_groups, 8)))
     weights[np.arange(len(g)), g.astype(int)] = folded.weights
@@ -181,7 +224,7 @@ def _predictive_summaries(
     p_obs, below = np.empty(len(k)), np.empty(len(k))
     quantiles = {q: np.empty(len(k), dtype=int) for q in tails}
     rows = np.arange(len(k))
-    n_max = 32
+    n_max = 16
     while len(rows):
         pmf = predictive_pmf(model, x[rows], t_x[rows], T[rows], t, n_max, max_draws=max_draws)
         cdf = np.cumsum(pmf, axis=1)
@@ -194,7 +237,7 @@ def _predictive_summaries(
         for q in tails:
             quantiles[q][rows[done]] = np.argmax(cdf[done] >= q, axis=1)
         rows = rows[~done]
-        n_max = max(4 * n_max, int(k[rows].max(initial=0)) * 3 + 20)
+        n_max *= 4  # the rows left need a longer PMF; most need only the next step
     return p_obs, below, quantiles
 
 
@@ -261,7 +304,7 @@ def evaluate(
         raise ArgumentError("ci_probs is empty; give at least one, e.g. ci_probs=(0.9,)")
     max_draws = check_count("max_draws", max_draws)
     table = validate_rfm(rfm, holdout=True, monetary=spend_model is not None)
-    unit = check_time_units(table, model, spend_model)
+    check_time_units(table, model, spend_model)
     actual = table["frequency_holdout"].to_numpy(dtype=float)
     horizon = table["duration_holdout"].to_numpy(dtype=float)
     if not np.allclose(horizon, horizon[0]):
@@ -272,8 +315,7 @@ def evaluate(
             table.index[~np.isclose(horizon, horizon[0])][:5],
             hint="build the table with one calibration_end and observation_end",
         )
-    expected = summary_table(model.expected_purchases(table, float(horizon[0]), time_unit=unit))
-    predicted = expected["estimate"].to_numpy()
+    predicted = _expected_purchases_estimate(model, table, float(horizon[0]))
     metrics = _errors(predicted, actual, "purchases_")
     metrics["predicted_total"] = float(predicted.sum())
     metrics["actual_total"] = float(actual.sum())

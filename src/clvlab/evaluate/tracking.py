@@ -17,6 +17,7 @@ the actual one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -146,13 +147,20 @@ def tracking(
     starts, counts = np.unique(first, return_counts=True)
     thinned = thinned_param_columns(model, max_draws)
     n_thinned = len(thinned[model.param_names[0]])
-    age = np.maximum(ends[:, None] - starts[None, :], 0) / days_per_unit(unit)
+    # customers' ages at each period end, in days: a few hundred distinct values, so
+    # eq. 9 is evaluated once per distinct age and draw and gathered
+    age_days = np.maximum(ends[:, None] - starts[None, :], 0)
+    ages, age_index = np.unique(age_days, return_inverse=True)
+    ages = ages / days_per_unit(unit)
 
-    def cumulative(p: dict[str, Any]) -> np.ndarray:
-        values = bgnbd.expected_purchases_new(numpy_ops, age, **p)
-        return np.asarray(values @ counts)
+    def cumulative(p: Mapping[str, Any]) -> np.ndarray:
+        """sum over first-purchase days of E[X(age)] x customers, per period end; the
+        parameters are floats or ``(n_draws, 1)`` columns."""
+        values = np.asarray(bgnbd.expected_purchases_new(numpy_ops, ages, **p))
+        gathered = values[..., age_index.reshape(age_days.shape)]
+        return np.asarray(gathered @ counts)
 
-    draws = np.stack([cumulative({k: v[i] for k, v in thinned.items()}) for i in range(n_thinned)])
+    draws = cumulative(thinned).reshape(n_thinned, -1)
     estimate = cumulative(model.point_params()) if model.method_ == "mle" else draws.mean(axis=0)
     lower, upper = interval(draws, ci, model.interval_kind)
     incremental = np.diff(draws, axis=1, prepend=0.0)

@@ -29,20 +29,15 @@ whole table and draw, then gathered for every customer.
 
 from __future__ import annotations
 
-import itertools
 import math
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvlab._parallel import workers_for
 from clvlab.arguments import check_positive, check_probability, check_rate
-from clvlab.data.folding import runs_of
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.errors import ArgumentError
@@ -51,6 +46,7 @@ from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind
 from clvlab.predict.customer import draw_latent_state, simulate_spend_rate
 from clvlab.predict.engine import DrawSource, predict_frame
+from clvlab.predict.terms import SharedTerm, distinct, purchases_if_alive
 from clvlab.units import check_time_units, convert, normalize_unit
 
 if TYPE_CHECKING:
@@ -225,18 +221,14 @@ def clv(
     source = _paired_source(purchase_model, spend_model)
     # P(alive) depends on (x, t_x, T) only and the discounted purchases on (x, T) only:
     # both are computed once per distinct key and parameter draw, then gathered.
-    pair_code, pair_x, pair_t = _distinct(table, ("frequency", "T"))
-    row_code, row_x, row_tx, row_t = _distinct(table, ("frequency", "recency", "T"))
+    pair_code, pair_x, pair_t = distinct(table, ("frequency", "T"))
+    row_code, row_x, row_tx, row_t = distinct(table, ("frequency", "recency", "T"))
     table = table.assign(_pair=pair_code, _row=row_code)
-    discounted = _SharedTerm(
-        lambda part, p: (
-            _discounted_purchases_if_alive(pair_x[part], pair_t[part], p, ends, discounts)
-            if np.ndim(p["r"]) < 2
-            else _discounted_purchases_compiled(pair_x[part], pair_t[part], p, ends, discounts)
-        ),
+    discounted = SharedTerm(
+        lambda part, p: purchases_if_alive(pair_x[part], pair_t[part], p, ends, discounts),
         len(pair_x),
     )
-    alive = _SharedTerm(
+    alive = SharedTerm(
         lambda part, p: bgnbd.probability_alive(
             ops, row_x[part], row_tx[part], row_t[part], p["r"], p["alpha"], p["a"], p["b"]
         ),
@@ -276,92 +268,6 @@ def clv(
         return_draws=return_draws,
         progress=progress,
     )
-
-
-def _distinct(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-    """Codes of each row's distinct ``columns`` tuple, and the distinct values per column."""
-    codes, values = pd.factorize(pd.MultiIndex.from_arrays([table[c] for c in columns]))
-    return (
-        np.asarray(codes),
-        *(values.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))),
-    )
-
-
-class _SharedTerm:
-    """A term computed once per distinct key (all of them at once, split across the
-    cores; SciPy's special functions release the GIL) for each parameter set, and shared
-    by every chunk. Chunks run in threads, so the first one computes it under a lock."""
-
-    def __init__(self, compute: Any, n_keys: int) -> None:
-        self._compute = compute
-        self._n = n_keys
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, p: Mapping[str, Any]) -> np.ndarray:
-        key = "draws" if np.ndim(p["r"]) == 2 else "point"
-        with self._lock:
-            if key not in self._cache:
-                workers = workers_for(self._n)
-                bounds = np.linspace(0, self._n, workers + 1).astype(int)
-                parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    blocks = pool.map(lambda part: np.asarray(self._compute(part, p)), parts)
-                    self._cache[key] = np.concatenate(list(blocks), axis=-1)
-            return self._cache[key]
-
-
-def _discounted_purchases_if_alive(
-    x: np.ndarray, T: np.ndarray, p: Mapping[str, Any], ends: np.ndarray, discounts: np.ndarray
-) -> np.ndarray:
-    """sum_k disc_k [N(t_k) - N(t_{k-1})] with N the new-customer expectation (FHL 2005
-    eq. 9) under the posterior parameters (r + x, alpha + T, a, b + x), per (x, T)."""
-    r, alpha, a, b = (np.asarray(p[n], dtype=float) for n in ("r", "alpha", "a", "b"))
-    total = 0.0
-    previous = 0.0
-    for end, disc in zip(ends, discounts, strict=True):
-        current = bgnbd.expected_purchases_new(ops, end, r + x, alpha + T, a, b + x)
-        total = total + disc * (current - previous)
-        previous = current
-    return np.asarray(total)
-
-
-def _discounted_purchases_compiled(
-    x: np.ndarray, T: np.ndarray, p: Mapping[str, Any], ends: np.ndarray, discounts: np.ndarray
-) -> np.ndarray:
-    """:func:`_discounted_purchases_if_alive` for every parameter draw at once, shape
-    ``(n_draws, n_pairs)``, by the compiled series of :mod:`._discounted_numba` (the
-    plug-in estimate of an MLE fit keeps the closed form). Entries the series does not
-    cover come from the closed form."""
-    from clvlab.predict._discounted_numba import discounted_purchases
-
-    order, x_unique, bounds = runs_of(x)
-    T_unique, T_index = np.unique(T[order], return_inverse=True)
-    r, alpha, a, b = (
-        np.ascontiguousarray(np.ravel(p[n]), dtype=float) for n in ("r", "alpha", "a", "b")
-    )
-    sorted_out = np.empty((len(r), len(x)))
-    discounted_purchases(
-        r,
-        alpha,
-        a,
-        b,
-        x_unique.astype(float),
-        bounds.astype(float),
-        T_index.ravel().astype(float),
-        T_unique.astype(float),
-        np.asarray(ends, dtype=float),
-        np.asarray(discounts, dtype=float),
-        sorted_out,
-    )
-    out = np.empty_like(sorted_out)
-    out[:, order] = sorted_out
-    missing = np.isnan(out)
-    if missing.any():
-        cols = missing.any(axis=0)
-        closed = _discounted_purchases_if_alive(x[cols], T[cols], p, ends, discounts)
-        out[:, cols] = np.where(missing[:, cols], closed, out[:, cols])
-    return out
 
 
 def _simulate_value(

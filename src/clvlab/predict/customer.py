@@ -28,6 +28,7 @@ from clvlab.formulas import bgnbd, gamma_gamma
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
+from clvlab.predict.terms import SharedTerm, distinct, purchases_if_alive
 from clvlab.units import check_time_units, model_time_unit
 
 if TYPE_CHECKING:
@@ -113,9 +114,20 @@ class PurchasePredictions:
         """
         t = check_nonnegative("t", t)
         table, unit = self._bg_table(rfm, time_unit)
+        # eq. 10 = P(alive) x the expectation of a customer alive at T, which depends on
+        # (x, T) only: computed once per distinct pair and draw (predict.terms)
+        pair_code, pair_x, pair_t = distinct(table, ("frequency", "T"))
+        table = table.assign(_pair=pair_code)
+        if_alive = SharedTerm(
+            lambda part, p: purchases_if_alive(
+                pair_x[part], pair_t[part], p, np.array([t]), np.array([1.0])
+            ),
+            len(pair_x),
+        )
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-            return bgnbd.conditional_expected_purchases(ops, t, *_bg_args(cols), **p)
+            alive = bgnbd.probability_alive(ops, *_bg_args(cols), **p)
+            return alive * if_alive(p)[..., cols["_pair"].astype(np.intp)]
 
         def simulate(
             cols: Mapping[str, np.ndarray], p: Mapping[str, Any], rng: np.random.Generator
@@ -125,7 +137,7 @@ class PurchasePredictions:
         return predict_frame(
             _as_model(self),
             table,
-            _BG,
+            (*_BG, "_pair"),
             formula,
             quantity="expected_purchases",
             meta={"time_unit": unit, "t": t},

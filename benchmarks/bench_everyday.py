@@ -60,7 +60,7 @@ def call():
     "compare (2 fits)": """
 bg2 = clvlab.BetaGeo().fit(rfm, seed=3, progress=False, n_draws=1000)
 def call():
-    t = clvlab.compare([bg, bg2], rfm, transactions=log)
+    t = clvlab.compare([bg, bg2], rfm, names=['laplace-2000', 'laplace-1000'], transactions=log)
     return {'rows': len(t)}
 """,
     "clv, daily cash flows over 10 years": """
@@ -117,6 +117,7 @@ def _worktree(rev: str, folder: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--before", help="git revision of the code to compare with")
+    parser.add_argument("--only", nargs="*", help="run only these jobs (names as printed)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log_path = str(Path(tmp) / "cdnow.parquet")
@@ -128,6 +129,8 @@ def main() -> None:
                 LIFETIMES.format(log=log_path),
             )
             for name, body in JOBS.items():
+                if args.only and name not in args.only:
+                    continue
                 rows: list[Measurement] = []
                 if name == "predict_customers":
                     rows.append(peer)

@@ -97,6 +97,8 @@ def test_metadata_records_unit_and_dates(cdnow_sample_rfm: pd.DataFrame) -> None
     assert meta["calibration_end"] == "1997-09-30"
     assert meta["observation_end"] == "1998-06-30"
     assert meta["first_transaction"] == "1997-01-01"
+    # the CDNOW 1/10 sample has 6,919 transaction lines (lifetimes' cdnow_sample.csv, from
+    # Hardie's CDNOW_sample.txt)
     assert meta["n_transactions"] == 6919
 
 

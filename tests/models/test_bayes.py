@@ -44,7 +44,16 @@ def test_nuts_posterior_near_mle(
     model = _nuts(cdnow_summary, priors=priors, sampler=sampler)
     post = model.params_
     z = (post["estimate"] - FHL_MLE) / post["sd"]
-    assert (z.abs() < 2).all(), z
+    # With 2,357 customers the posterior mean sits near the MLE (FHL 2005): within 0.5 sd
+    # for r and alpha whatever the prior (seed 11 gives 0.12-0.20). a and b have skewed
+    # posteriors whose mean lies above the mode: 0.15-0.20 sd under the default priors and
+    # 0.65-0.67 sd under flat priors, so 1 sd there. A sampler that drifted by 1 sd fails.
+    assert (z[["r", "alpha"]].abs() < 0.5).all(), z
+    assert (z[["a", "b"]].abs() < (0.5 if priors is None else 1.0)).all(), z
+    # the posterior sd of the well-identified r and alpha agrees with the Laplace sd of
+    # the MLE fit to within 10% (seed 11: 0.5-3%)
+    laplace = clvlab.BetaGeo().fit(cdnow_summary, seed=1, progress=False).params_["sd"]
+    np.testing.assert_allclose(post["sd"][["r", "alpha"]], laplace[["r", "alpha"]], rtol=0.1)
     diag = model.fit_info_["diagnostics"]
     assert diag["max_r_hat"] <= 1.01
     assert diag["divergences"] == 0
@@ -71,7 +80,8 @@ def test_gamma_gamma_nuts(cdnow_summary: pd.DataFrame) -> None:
     z = (model.params_["estimate"] - pd.Series({"p": 6.25, "q": 3.74, "v": 15.44})) / model.params_[
         "sd"
     ]
-    assert (z.abs() < 2).all(), z
+    # within 0.5 posterior sd of the published MLE (seed 2 gives 0.03-0.20)
+    assert (z.abs() < 0.5).all(), z
     assert model.fit_info_["diagnostics"]["max_r_hat"] <= 1.01
 
 

@@ -38,7 +38,7 @@ class GammaGamma(SpendPredictions, BaseModel):
     >>> import clvlab
     >>> model = clvlab.GammaGamma().fit(clvlab.datasets.load_cdnow_summary(), seed=1,
     ...                                 progress=False)
-    >>> model.params_["estimate"].round(2).to_dict()
+    >>> model.params_["estimate"].round(2).to_dict()  # lifetimes: v = 15.4477; F&H print 15.44
     {'p': 6.25, 'q': 3.74, 'v': 15.45}
     """
 

@@ -276,3 +276,31 @@ def test_gamma_gamma_refuses_an_infinite_expected_spend() -> None:
     # source: eq. 5 by hand, 2 * (1 + 3 * 10) / (2 * 3 + 0.5 - 1) = 62 / 5.5
     value = gamma_gamma.conditional_expected_spend(numpy_ops, 3, 10.0, 2.0, 0.5, 1.0)
     assert float(value) == pytest.approx(62 / 5.5, rel=1e-14)
+
+
+def test_single_count_pmf_is_exact_far_out_and_costs_no_memory_in_n() -> None:
+    """P(X(t) = n) for one large ``n`` uses the incomplete-beta form of eq. 8's bracket:
+    exact against 120-digit mpmath where the running sum of the whole PMF loses every
+    digit (1 - sum cancels below 1e-16), and O(1) in ``n``: n = 10**6 for 2,000 draws x
+    100 rows is a (2000, 100) computation, not a (2000, 100, 10**6) one."""
+    p = {"r": 0.242593 + 30, "alpha": 4.413532 + 39, "a": 0.792886, "b": 2.425752 + 30}
+    t = 1.0
+    z = mp.mpf(t) / (p["alpha"] + t)
+
+    def nb(j: int) -> mp.mpf:  # eq. 8's negative-binomial term
+        return (
+            mp.gamma(p["r"] + j) / (mp.gamma(p["r"]) * mp.factorial(j)) * (1 - z) ** p["r"] * z**j
+        )
+
+    for n in (3, 20, 40, 70):
+        with mp.workdps(120):
+            exact = mp.beta(p["a"], p["b"] + n) / mp.beta(p["a"], p["b"]) * nb(n) + mp.beta(
+                p["a"] + 1, p["b"] + n - 1
+            ) / mp.beta(p["a"], p["b"]) * (1 - mp.fsum(nb(j) for j in range(n)))
+        got = bgnbd.probability_of_purchases_new(numpy_ops, t, n, **p)
+        np.testing.assert_allclose(float(got), float(exact), rtol=1e-12)
+    big = bgnbd.probability_of_purchases_new(
+        numpy_ops, 39.0, 10**6, 0.24 + np.zeros((2000, 1)), 4.4, 0.79, 2.4 + np.arange(100.0)
+    )
+    assert big.shape == (2000, 100)
+    assert np.all((big >= 0) & (big <= 1e-300))  # a million purchases in 39 weeks: ~0

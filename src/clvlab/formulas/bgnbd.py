@@ -203,8 +203,33 @@ def probability_of_purchases_new(
     >>> p = dict(r=0.242593, alpha=4.413532, a=0.792886, b=2.425752)
     >>> round(float(probability_of_purchases_new(numpy_ops, 39.0, 0, **p)), 4)
     0.5743
+
+    The bracket is the probability that a negative binomial count is at least ``n``,
+    which is the regularized incomplete beta function ``I_z(n, r)`` with
+    ``z = t / (alpha + t)``; with it one ``n`` costs O(1) in memory and time whatever its
+    size (the terms are combined in log space, so a heavy buyer's posterior ``r + x``
+    does not underflow). NumPy backend only.
     """
-    return probability_of_purchases_new_upto(ops, t, n, r, alpha, a, b)[..., n]
+    import numpy as np
+    from scipy import special
+
+    if n == 0:
+        return probability_of_purchases_new_upto(ops, t, 0, r, alpha, a, b)[..., 0]
+    r, alpha, a, b, t = (np.asarray(v, dtype=float) for v in (r, alpha, a, b, t))
+    with np.errstate(divide="ignore"):  # t = 0: ln z = -inf, P(X = n >= 1) = 0
+        log_z = np.log(t) - np.log(alpha + t)
+        log_nb = (
+            special.gammaln(r + n)
+            - special.gammaln(r)
+            - special.gammaln(n + 1.0)
+            - r * np.log1p(t / alpha)
+            + n * log_z
+        )
+        log_tail = np.log(special.betainc(float(n), r, np.exp(log_z)))
+    log_beta = special.betaln(a, b)
+    alive = np.exp(special.betaln(a, b + n) - log_beta + log_nb)
+    dropped = np.exp(special.betaln(a + 1.0, b + n - 1.0) - log_beta + log_tail)
+    return np.clip(alive + dropped, 0.0, 1.0)
 
 
 def probability_of_purchases_new_upto(

@@ -217,7 +217,6 @@ class PurchasePredictions:
             formula,
             quantity="probability_of_purchases",
             meta={"time_unit": unit, "t": t, "n": n},
-            item_cost=n + 1,  # eq. 8's finite sum is evaluated for 0..n
             ci_prob=ci_prob,
             kind=kind,
             return_draws=return_draws,

@@ -317,3 +317,13 @@ def _fitted() -> tuple[clvlab.BetaGeo, pd.DataFrame]:
         _FITTED["bg"] = clvlab.BetaGeo().fit(s, seed=1, progress=False, n_draws=50)
         _FITTED["rfm"] = s.iloc[::200]
     return _FITTED["bg"], _FITTED["rfm"]
+
+
+def test_a_discount_factor_past_the_float_range_is_refused() -> None:
+    # (1 - 0.5)**-3653 = 2**3653 overflows a float (max about 1.8e308 = 2**1024)
+    from clvlab.predict.clv import cash_flow_schedule
+
+    with pytest.raises(clvlab.ArgumentError, match=r"discount_rate=-0.5 per period over 3653"):
+        cash_flow_schedule(3653, "D", "W", -0.5)
+    _, discounts = cash_flow_schedule(3653, "D", "W", -1e-4)  # grows, stays finite
+    assert np.isfinite(discounts).all() and discounts[-1] > 1

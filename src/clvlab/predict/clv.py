@@ -92,7 +92,16 @@ def cash_flow_schedule(
     discount_rate = check_rate("discount_rate", discount_rate)
     k = np.arange(1, math.ceil(horizon) + 1, dtype=float)
     ends = np.minimum(k, horizon) * convert(1.0, unit, time_unit)
-    return ends, (1.0 + discount_rate) ** -k
+    with np.errstate(over="ignore"):
+        discounts = (1.0 + discount_rate) ** -k
+    if not np.isfinite(discounts[-1]) or discounts[-1] > 1e300:
+        raise ArgumentError(
+            f"discount_rate={discount_rate} per period over {len(k)} periods grows the "
+            "discount factor past the floating-point range; use a rate whose compounding "
+            "stays finite (a negative rate means money later is worth more) or a shorter "
+            "horizon"
+        )
+    return ends, discounts
 
 
 def check_model_pair(purchase_model: Any, spend_model: Any, caller: str) -> None:

@@ -163,12 +163,27 @@ def _compiled(
     out[:, order] = sorted_out
     missing = np.isnan(out)
     if missing.any() and long:
-        # entry by entry: the closed form over every period end of the long schedule
+        # entry by entry: the same rule with eq. 9's closed form at its nodes, checked
+        # the same way, and where that check fails the closed form at every period end
         rows, cols = np.nonzero(missing)
-        draw = {n: np.ravel(np.asarray(p[n], dtype=float))[rows] for n in ("r", "alpha", "a", "b")}
-        out[rows, cols] = _closed_form(x[cols], T[cols], draw, ends, discounts)
+        r, alpha, a, b = (
+            np.ravel(np.asarray(p[n], dtype=float))[rows] for n in ("r", "alpha", "a", "b")
+        )
+        xc, Tc = x[cols], T[cols]
+        at_nodes = bgnbd.expected_purchases_new(
+            ops, nodes, (r + xc)[:, None], (alpha + Tc)[:, None], a[:, None], (b + xc)[:, None]
+        )
+        by_rule, by_coarse = at_nodes @ fine, at_nodes @ coarse
+        rounding = compiled.ROUNDING * (np.abs(at_nodes) @ np.abs(fine))
+        error = np.abs(by_rule - by_coarse) + rounding
+        good = error <= compiled.RULE_TOLERANCE * np.abs(by_rule)
+        out[rows[good], cols[good]] = by_rule[good]
+        bad = ~good
+        if bad.any():
+            draw = {"r": r[bad], "alpha": alpha[bad], "a": a[bad], "b": b[bad]}
+            out[rows[bad], cols[bad]] = _closed_form(xc[bad], Tc[bad], draw, ends, discounts)
     elif missing.any():
-        cols = missing.any(axis=0)
-        closed = _closed_form(x[cols], T[cols], p, ends, discounts)
-        out[:, cols] = np.where(missing[:, cols], closed, out[:, cols])
+        some = missing.any(axis=0)
+        closed = _closed_form(x[some], T[some], p, ends, discounts)
+        out[:, some] = np.where(missing[:, some], closed, out[:, some])
     return out

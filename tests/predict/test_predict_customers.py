@@ -95,3 +95,69 @@ def test_other_units_of_the_horizon(
             summary_table(bg.expected_purchases(rfm, weeks))["estimate"],
             rtol=1e-12,
         )
+
+
+def test_defaults_and_the_run_record(
+    fitted: tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame],
+) -> None:
+    """The documented defaults (12 months, no discount, margin 1) and every field of the
+    run record that the export writes (README, export schema: runs table)."""
+    bg, gg, rfm = fitted
+    pc = clvlab.predict_customers(bg, gg, rfm, seed=4, run_id="r-1")
+    explicit = clvlab.predict_customers(
+        bg, gg, rfm, horizon=12, unit="M", discount_rate=0.0, margin=1.0, seed=4, run_id="r-1"
+    )
+    pd.testing.assert_frame_equal(pc.table, explicit.table)
+    run = pc.run
+    assert run["run_id"] == "r-1"
+    assert (run["purchase_model"], run["spend_model"], run["method"]) == (
+        "bgnbd",
+        "gamma_gamma",
+        "mle",
+    )
+    assert (run["horizon"], run["horizon_unit"], run["time_unit"]) == (12.0, "M", "W")
+    assert (run["discount_rate"], run["margin"]) == (0.0, 1.0)
+    assert (run["ci_prob"], run["interval"]) == (0.9, "eti")
+    assert run["customers"] == len(rfm) == 400
+    # the data period recorded by rfm_summary (tests/conftest.py: the CDNOW sample,
+    # calibration to 1997-09-30, observation to 1998-06-30; first purchase 1997-01-01)
+    assert str(run["first_transaction"]) == "1997-01-01"
+    assert str(run["calibration_end"]) == "1997-09-30"
+    assert str(run["observation_end"]) == "1998-06-30"
+    assert run["created_at"].tzinfo is not None  # a UTC timestamp
+    assert run["clvlab_version"] == clvlab.__version__
+    # the run's total is the sum of the customers' CLV, with its interval from the draws
+    total = clvlab.clv(bg, gg, rfm, seed=4).attrs["clvlab"]["total"]
+    assert run["total_clv_estimate"] == pytest.approx(pc.table["clv_estimate"].sum(), rel=1e-12)
+    assert (run["total_clv_lower"], run["total_clv_upper"]) == pytest.approx(
+        (total["lower"], total["upper"]), rel=1e-12
+    )
+    assert run["total_clv_lower"] < run["total_clv_estimate"] < run["total_clv_upper"]
+    # the parameters table: both models, every parameter, the fitted values
+    params = pc.parameters.set_index(["model", "parameter"])
+    assert list(params.index) == [("bgnbd", n) for n in bg.param_names] + [
+        ("gamma_gamma", n) for n in gg.param_names
+    ]
+    for model in (bg, gg):
+        for col in ("estimate", "lower", "upper"):
+            np.testing.assert_allclose(
+                params.loc[model.name, col].to_numpy(), model.params_[col].to_numpy(), rtol=0
+            )
+
+
+def test_long_format_holds_every_customer_and_metric(
+    fitted: tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame],
+) -> None:
+    """One row per customer and metric, with the wide table's numbers (README: the long
+    export table); the horizon is 0 for the metrics measured at the calibration end."""
+    bg, gg, rfm = fitted
+    pc = clvlab.predict_customers(bg, gg, rfm, horizon=6, unit="M", seed=4)
+    long = pc.long()
+    assert list(long.columns) == ["customer_id", "metric", "horizon", "estimate", "lower", "upper"]
+    assert len(long) == 4 * len(rfm)
+    horizons = {"clv": 6.0, "expected_purchases": 6.0, "probability_alive": 0.0}
+    for metric, rows in long.groupby("metric", sort=False):
+        assert list(rows["customer_id"]) == list(pc.table.index)
+        assert set(rows["horizon"]) == {horizons.get(str(metric), 0.0)}
+        for col in ("estimate", "lower", "upper"):
+            np.testing.assert_array_equal(rows[col], pc.table[f"{metric}_{col}"])

@@ -44,6 +44,26 @@ ROUNDING = 1e-14  # relative rounding of a term of the rule, counted against it
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _series_coefficients(A: float, B: float, C: float, z_max: float, coef: np.ndarray) -> int:
+    """Fill ``coef[0:size]`` with ``0, h_1, h_2, ...`` of the series in the module
+    docstring, until the tail is negligible at ``z_max``, the largest ``z`` of the pairs
+    that share them; return ``size``, or ``MAX_TERMS + 1`` if the series has not
+    converged by then."""
+    coef[0] = 0.0
+    h = A / C
+    power = z_max
+    for n in range(1, MAX_TERMS + 1):
+        coef[n] = h
+        if abs(h) * power < TOLERANCE * (1.0 - z_max) * z_max and (A + n) * (B + n) < (C + n) * (
+            n + 1
+        ):
+            return n + 1
+        h *= (A + n) * (B + n) / ((C + n) * (n + 1))
+        power *= z_max
+    return MAX_TERMS + 1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def discounted_purchases(
     r: np.ndarray,
     alpha: np.ndarray,
@@ -86,20 +106,7 @@ def discounted_purchases(
             z_max = 0.0
             for i in range(lo, hi):
                 z_max = max(z_max, zz[int(pair_T[i]), n_ends - 1])
-            # coefficients until the tail is negligible at the largest z of the group
-            coef[0] = 0.0
-            h = A / C
-            size = MAX_TERMS + 1
-            power = z_max
-            for n in range(1, MAX_TERMS + 1):
-                coef[n] = h
-                if abs(h) * power < TOLERANCE * (1.0 - z_max) * z_max and (A + n) * (B + n) < (
-                    C + n
-                ) * (n + 1):
-                    size = n + 1
-                    break
-                h *= (A + n) * (B + n) / ((C + n) * (n + 1))
-                power *= z_max
+            size = _series_coefficients(A, B, C, z_max, coef)
             if size > MAX_TERMS:
                 out[j, lo:hi] = np.nan
                 continue
@@ -187,20 +194,7 @@ def discounted_purchases_rule(
             for i in range(lo, hi):
                 v_max = max(v_max, vv[int(pair_T[i]), 0])
             z_max = -math.expm1(-v_max)
-            # coefficients until the tail is negligible at the largest z of the group
-            coef[0] = 0.0
-            h = A / C
-            size = MAX_TERMS + 1
-            power = z_max
-            for n in range(1, MAX_TERMS + 1):
-                coef[n] = h
-                if abs(h) * power < TOLERANCE * (1.0 - z_max) * z_max and (A + n) * (B + n) < (
-                    C + n
-                ) * (n + 1):
-                    size = n + 1
-                    break
-                h *= (A + n) * (B + n) / ((C + n) * (n + 1))
-                power *= z_max
+            size = _series_coefficients(A, B, C, z_max, coef)
             if size > MAX_TERMS:
                 out[j, lo:hi] = np.nan
                 continue

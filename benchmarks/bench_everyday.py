@@ -27,7 +27,8 @@ from pathlib import Path
 import clvlab
 from _harness import Measurement, measure, table
 
-SETUP = """
+# the same log and RFM table for every job, clvlab's and lifetimes'
+DATA = """
 import warnings
 warnings.simplefilter('ignore')
 import numpy as np, pandas as pd
@@ -37,9 +38,15 @@ rfm = clvlab.rfm_summary(log, customer_id_col='customer_id', datetime_col='date'
                          monetary_value_col='spend', calibration_end='1997-09-30',
                          observation_end='1998-06-30')
 rfm = rfm[~((rfm['frequency'] > 0) & (rfm['monetary_value'] <= 0))]
+"""
+
+SETUP = (
+    DATA
+    + """
 bg = clvlab.BetaGeo().fit(rfm, seed=1, progress=False, n_draws=2000)
 gg = clvlab.GammaGamma().fit(rfm, seed=2, progress=False, n_draws=2000)
 """
+)
 
 JOBS = {
     "predict_customers": """
@@ -80,29 +87,25 @@ def job():
     return call()
 """
 
-LIFETIMES = """
-import warnings
-warnings.simplefilter('ignore')
-import numpy as np, pandas as pd
-import clvlab
+LIFETIMES = (
+    DATA
+    + """
 from lifetimes import BetaGeoFitter, GammaGammaFitter
-log = pd.read_parquet({log!r})
-rfm = clvlab.rfm_summary(log, customer_id_col='customer_id', datetime_col='date',
-                         monetary_value_col='spend', calibration_end='1997-09-30',
-                         observation_end='1998-06-30')
-rfm = rfm[~((rfm['frequency'] > 0) & (rfm['monetary_value'] <= 0))]
+from clvlab.units import convert
 bgf = BetaGeoFitter().fit(rfm['frequency'], rfm['recency'], rfm['T'])
 rep = rfm[rfm['frequency'] > 0]
 ggf = GammaGammaFitter().fit(rep['frequency'], rep['monetary_value'])
 def job():
     f, r, T, m = rfm['frequency'], rfm['recency'], rfm['T'], rfm['monetary_value']
-    purchases = bgf.conditional_expected_number_of_purchases_up_to_time(52.18, f, r, T)
+    purchases = bgf.conditional_expected_number_of_purchases_up_to_time(
+        convert(12, 'M', 'W'), f, r, T)
     alive = bgf.conditional_probability_alive(f, r, T)
     spend = ggf.conditional_expected_average_profit(f, m)
     clv = ggf.customer_lifetime_value(bgf, f, r, T, m, time=12, discount_rate=0.01, freq='W')
     return {{'total_clv': round(float(clv.sum()), 1), 'rows': len(purchases) + len(alive)
              + len(spend)}}
 """
+)
 
 
 def _worktree(rev: str, folder: Path) -> str:

@@ -152,6 +152,43 @@ def _paired_source(purchase: BetaGeo, spend: GammaGamma) -> DrawSource:
     )
 
 
+def check_clv_arguments(
+    purchase_model: Any,
+    spend_model: Any,
+    rfm: pd.DataFrame,
+    horizon: Any,
+    unit: Any,
+    discount_rate: Any,
+    margin: Any,
+    time_unit: str | None,
+    caller: str,
+) -> tuple[float, str, float, float, str]:
+    """The CLV settings, checked: the models in their order, a positive horizon, its
+    unit, a finite rate above -1, a margin in (0, 1], and the RFM table's time unit,
+    which must be the models' (:func:`clvlab.units.check_time_units`).
+
+    Returns ``(horizon, unit, discount_rate, margin, time_unit)``.
+
+    Raises
+    ------
+    ArgumentError, UnitMismatchError
+        Any of them outside its domain, or the time units disagree or are unknown.
+    """
+    check_model_pair(purchase_model, spend_model, caller)
+    unit = normalize_unit(unit)
+    horizon = check_positive("horizon", horizon)
+    discount_rate = check_rate("discount_rate", discount_rate)
+    margin = check_probability("margin", margin, open_low=True)
+    rfm_unit = check_time_units(rfm, purchase_model, spend_model, time_unit=time_unit)
+    if rfm_unit is None:
+        raise ArgumentError(
+            "the RFM table does not record its time unit, and neither do the models; pass "
+            "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
+            "the table with clvlab.rfm_summary, which records it"
+        )
+    return horizon, unit, discount_rate, margin, rfm_unit
+
+
 def clv(
     purchase_model: BetaGeo,
     spend_model: GammaGamma,
@@ -208,18 +245,9 @@ def clv(
         ``attrs["clvlab"]`` holds the settings and the total with its interval. With
         ``return_draws=True`` also the draws, dims ``(chain, draw, customer_id)``.
     """
-    check_model_pair(purchase_model, spend_model, "clv")
-    unit = normalize_unit(unit)
-    horizon = check_positive("horizon", horizon)
-    discount_rate = check_rate("discount_rate", discount_rate)
-    margin = check_probability("margin", margin, open_low=True)
-    rfm_unit = check_time_units(rfm, purchase_model, spend_model, time_unit=time_unit)
-    if rfm_unit is None:
-        raise ArgumentError(
-            "the RFM table does not record its time unit, and neither do the models; pass "
-            "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
-            "the table with clvlab.rfm_summary, which records it"
-        )
+    horizon, unit, discount_rate, margin, rfm_unit = check_clv_arguments(
+        purchase_model, spend_model, rfm, horizon, unit, discount_rate, margin, time_unit, "clv"
+    )
     table = validate_rfm(rfm, monetary=True)
     Validator(ids=table.index.to_numpy()).check(
         "monetary_value",

@@ -15,14 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from clvlab.arguments import check_positive, check_probability, check_rate
 from clvlab.data.rfm import rfm_metadata
-from clvlab.errors import ArgumentError
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.gamma_gamma import GammaGamma
-from clvlab.predict.clv import check_model_pair, clv
+from clvlab.predict.clv import check_clv_arguments, clv
 from clvlab.predict.engine import summary_table
-from clvlab.units import check_time_units, convert, normalize_unit
+from clvlab.units import convert
 
 __all__ = ["METRICS", "CustomerPredictions", "long_format", "predict_customers"]
 
@@ -141,19 +139,10 @@ def predict_customers(
         the same id replaces that run's rows.
     """
     # every argument is checked before any work
-    check_model_pair(purchase, spend, "predict_customers")
-    horizon = check_positive("horizon", horizon)
-    unit = normalize_unit(unit)
-    discount_rate = check_rate("discount_rate", discount_rate)
-    margin = check_probability("margin", margin, open_low=True)
+    horizon, unit, discount_rate, margin, checked = check_clv_arguments(
+        purchase, spend, rfm, horizon, unit, discount_rate, margin, time_unit, "predict_customers"
+    )
     meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
-    checked = check_time_units(rfm, purchase, spend, time_unit=time_unit)
-    if checked is None:
-        raise ArgumentError(
-            "the RFM table does not record its time unit, and neither do the models; pass "
-            "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
-            "the table with clvlab.rfm_summary, which records it"
-        )
     t = convert(horizon, unit, checked)
     values = summary_table(
         clv(

@@ -712,9 +712,9 @@ def test_tracking(
 def test_compare_all_models_together(fits: dict[str, Any], rfm: pd.DataFrame) -> None:
     models = [fits[n] for n in NAMES]
     table = clvlab.compare(models, rfm, names=list(NAMES))
-    baselines = {"baseline: run rate", "baseline: population mean"}
+    baselines = {"baseline: run rate", "baseline: population mean", "baseline: simple formula"}
     assert set(table.index) == set(NAMES) | baselines
-    assert sorted(table["rank"]) == list(range(1, len(NAMES) + 3))
+    assert sorted(table["rank"]) == list(range(1, len(NAMES) + 4))
     assert list(table["rank"]) == sorted(table["rank"])  # listed best first
     assert table["purchases_rmse"].is_monotonic_increasing  # ranked by purchases_rmse
     assert (table["actual_total"] == HOLDOUT_PURCHASES).all()
@@ -724,7 +724,7 @@ def test_compare_all_models_together(fits: dict[str, Any], rfm: pd.DataFrame) ->
         assert np.isfinite(table.loc[name, "log_score"])
     # without names, each row is still told apart
     default = clvlab.compare(models, rfm)
-    assert len(set(default.index)) == len(NAMES) + 2
+    assert len(set(default.index)) == len(NAMES) + 3
 
 
 @pytest.mark.slow

@@ -276,7 +276,7 @@ def test_comparison_draws_the_metric(results: dict[str, Any]) -> None:
     # baselines have no log score: they are left out, and the title says so
     ax = plots.plot_comparison(comparison, metric="log_score")
     assert [p.get_width() for p in ax.patches] == [comparison.loc["BG/NBD MLE", "log_score"]]
-    assert "(2 without it not shown)" in ax.get_title()
+    assert "(3 without it not shown)" in ax.get_title()
 
 
 # ---- every plot on a given Axes of another figure ---------------------------------------

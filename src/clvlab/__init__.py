@@ -1,7 +1,8 @@
 """clvlab: probabilistic customer-lifetime-value models with honest uncertainty.
 
 transactions → RFM summary → fit (MLE via lifetimes, or PyMC) → parameter draws →
-per-customer predictions with intervals.
+per-customer predictions with intervals → decisions (segments, groups, CAC, forecasts;
+:mod:`clvlab.decisions`).
 """
 
 from clvlab import datasets, plots
@@ -14,6 +15,18 @@ from clvlab.data import (
     simulate_transactions,
     validate_rfm,
     validate_transactions,
+)
+from clvlab.decisions import (
+    GroupComparison,
+    acquisition,
+    acquisition_cohorts,
+    compare_groups,
+    new_customer_value,
+    read_cac,
+    retention_rate,
+    revenue_forecast,
+    simple_clv,
+    value_segments,
 )
 from clvlab.errors import (
     ArgumentError,
@@ -57,6 +70,7 @@ __all__ = [
     "ExportError",
     "FoldedTable",
     "GammaGamma",
+    "GroupComparison",
     "ModelFileError",
     "ModifiedBetaGeo",
     "NotFittedError",
@@ -66,8 +80,11 @@ __all__ = [
     "SamplingWarning",
     "UnitMismatchError",
     "__version__",
+    "acquisition",
+    "acquisition_cohorts",
     "clv",
     "compare",
+    "compare_groups",
     "datasets",
     "evaluate",
     "export",
@@ -75,15 +92,21 @@ __all__ = [
     "frequency_check",
     "frequency_recency_matrix",
     "load",
+    "new_customer_value",
     "per_period_rate",
     "plots",
     "predict_customers",
     "purchase_models",
+    "read_cac",
     "read_export",
+    "retention_rate",
+    "revenue_forecast",
     "rfm_metadata",
     "rfm_summary",
+    "simple_clv",
     "simulate_transactions",
     "tracking",
     "validate_rfm",
     "validate_transactions",
+    "value_segments",
 ]

@@ -65,6 +65,13 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         drop_invalid=args.drop_invalid,
         point_estimates_only=args.point_estimates_only,
+        segments=args.segments or args.tiers is not None or args.thresholds is not None,
+        tiers=args.tiers,
+        thresholds=args.thresholds,
+        group_by=args.group_by,
+        forecast=args.forecast or args.new_customers is not None,
+        new_customers=args.new_customers,
+        cac=args.cac,
     )
     run_file(args.transactions, args.out, settings)
     return 0
@@ -88,9 +95,15 @@ examples:
   clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
       --run-id 2025-q3 --out postgresql://user:password@db.example.com:5432/analytics
 
+  # the decisions: value tiers, CLV by channel, a revenue forecast and CAC per channel
+  clvlab run sales.csv --customer-col cid --date-col day --amount-col value \
+      --segments --group-by channel --forecast --cac cac_by_channel.csv --out clv.parquet
+
 Tables written: customers (one row per customer: CLV, expected purchases, P(alive),
-expected spend, each with estimate/lower/upper), runs (one row per run: models,
-parameters, data period, version), parameters, and with --long the long format.
+expected spend, each with estimate/lower/upper, and the simple-formula and historic
+CLV), runs (one row per run: models, parameters, data period, version), parameters,
+with --long the long format, and with the decision options the segments,
+segment_probabilities, groups, group_differences, forecast and acquisition tables.
 
 The target is checked before any work (format, folder, database connection and
 credentials). The default run id is derived from the file name, the data and the
@@ -121,6 +134,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _units(value: str) -> str:
     return value.upper()
+
+
+def _numbers(value: str) -> tuple[float, ...]:
+    """A comma-separated list of numbers (``0,0.5,0.9,1``)."""
+    try:
+        return tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, such as 0,0.5,0.9,1, got {value!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +329,56 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="export point estimates with empty (NULL) intervals; without it, a fit whose "
         "intervals are not finite stops the run",
+    )
+    decide = run.add_argument_group(
+        "decisions (exported as the segments, groups, forecast and acquisition tables)"
+    )
+    decide.add_argument(
+        "--segments",
+        action="store_true",
+        help="value tiers by CLV with each customer's probability of each tier, and the "
+        "at-risk flag (default tiers: bottom 50%%, 50-90%%, top 10%%)",
+    )
+    decide.add_argument(
+        "--tiers",
+        type=_numbers,
+        default=None,
+        metavar="EDGES",
+        help="tier edges as quantiles of CLV partitioning [0, 1], e.g. 0,0.5,0.9,1 "
+        "(implies --segments)",
+    )
+    decide.add_argument(
+        "--thresholds",
+        type=_numbers,
+        default=None,
+        metavar="VALUES",
+        help="tiers by CLV thresholds instead, e.g. 100,500 (implies --segments)",
+    )
+    decide.add_argument(
+        "--group-by",
+        default=None,
+        metavar="COLUMN",
+        help="compare CLV by a customer attribute column of the log (one value per "
+        "customer, e.g. channel), or 'cohort' for the month of the first purchase",
+    )
+    decide.add_argument(
+        "--forecast",
+        action="store_true",
+        help="revenue forecast per --horizon-unit period over the horizon",
+    )
+    decide.add_argument(
+        "--new-customers",
+        type=float,
+        default=None,
+        metavar="N",
+        help="customers acquired per period, added to the forecast (implies --forecast)",
+    )
+    decide.add_argument(
+        "--cac",
+        default=None,
+        metavar="VALUE_OR_CSV",
+        help="customer acquisition cost: one number, or a CSV file with columns group,cac "
+        "(e.g. per channel); reports CLV:CAC, payback and P(CLV > CAC) of a new customer",
     )
     output = run.add_argument_group("output")
     output.add_argument(

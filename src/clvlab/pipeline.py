@@ -40,9 +40,12 @@ from clvlab.arguments import (
     check_probability,
     check_rate,
 )
-from clvlab.data.ids import id_texts
+from clvlab.data.ids import id_text, id_texts
 from clvlab.data.rfm import rfm_summary
 from clvlab.data.transactions import DateUnit
+from clvlab.decisions.acquisition import read_cac
+from clvlab.decisions.report import Decisions, decide
+from clvlab.decisions.segments import tier_bounds
 from clvlab.errors import (
     ArgumentError,
     ClvlabError,
@@ -93,6 +96,13 @@ class PipelineSettings:
     (reported as one :class:`~clvlab.errors.DataQualityWarning` per rule) instead of
     stopping. ``point_estimates_only`` exports point estimates with empty intervals
     rather than refusing a fit whose intervals are not finite.
+
+    The decision tables (:func:`clvlab.decide`) are computed and exported when asked:
+    ``segments`` (tiers by CLV quantile edges ``tiers`` or CLV ``thresholds``),
+    ``group_by`` (a customer attribute column of the log, one value per customer, or
+    ``"cohort"`` for the month of the first purchase), ``forecast`` (revenue per
+    ``horizon_unit`` period over the horizon, with ``new_customers`` acquired per
+    period) and ``cac`` (a number, or the path of a ``group,cac`` CSV file).
     """
 
     customer_col: str = "customer_id"
@@ -125,6 +135,13 @@ class PipelineSettings:
     progress: bool = True
     drop_invalid: bool = False
     point_estimates_only: bool = False
+    segments: bool = False
+    tiers: tuple[float, ...] | None = None
+    thresholds: tuple[float, ...] | None = None
+    group_by: str | None = None
+    forecast: bool = False
+    new_customers: float | None = None
+    cac: float | str | None = None
     fit_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -188,8 +205,29 @@ def check_settings(settings: PipelineSettings) -> PipelineSettings:
     rate = default_discount_rate(horizon_unit) if s.discount_rate is None else s.discount_rate
     if s.run_id is not None and (not isinstance(s.run_id, str) or not s.run_id.strip()):
         raise ArgumentError(f"run_id must be a non-empty text, got {s.run_id!r}")
+    if s.tiers is not None or s.thresholds is not None:
+        tier_bounds(s.tiers, s.thresholds)
+    if s.group_by is not None and (not isinstance(s.group_by, str) or not s.group_by):
+        raise ArgumentError(f"group_by must be a column name or 'cohort', got {s.group_by!r}")
+    if s.new_customers is not None:
+        check_nonnegative("new_customers", s.new_customers)
+    cac = s.cac
+    if isinstance(cac, str | os.PathLike):
+        try:
+            cac = check_positive("cac", float(cac))
+        except (ValueError, ArgumentError):
+            cac = str(cac)
+            read_cac(cac)  # a file: read and checked now, before any work
+    elif cac is not None:
+        cac = check_positive("cac", cac)
+    if s.point_estimates_only and (s.segments or s.group_by or s.forecast or cac is not None):
+        raise ArgumentError(
+            "decision tables (segments, groups, forecast, CAC) need finite intervals, which "
+            "--point-estimates-only gives up; drop one of them"
+        )
     return dataclasses.replace(
         s,
+        cac=cac,
         calibration_end=_date_setting("calibration_end", s.calibration_end),
         observation_end=_date_setting("observation_end", s.observation_end),
         time_unit=time_unit,
@@ -574,6 +612,26 @@ def _run(
         progress=s.progress,
     )
     _check_predictions(predictions, s.point_estimates_only)
+    if s.segments or s.group_by is not None or s.forecast or s.cac is not None:
+        _step("computing the decision tables")
+        predictions.decisions = decide(
+            purchase,
+            spend,
+            rfm,
+            horizon=s.horizon,
+            unit=s.horizon_unit,
+            discount_rate=rate,
+            margin=s.margin,
+            segments=s.segments,
+            quantiles=s.tiers,
+            thresholds=s.thresholds,
+            group_by=_groups(transactions, rfm, s),
+            cac=None if s.cac is None else read_cac(s.cac) if isinstance(s.cac, str) else s.cac,
+            forecast=s.forecast,
+            new_customers=s.new_customers,
+            seed=s.seed,
+        )
+        _print_decisions(predictions.decisions)
     run = predictions.run
     if s.point_estimates_only:
         predictions = _point_estimates(predictions)
@@ -594,6 +652,66 @@ def _run(
             print(f"  {table}: {_display(where)}")
     print(f"done in {time.perf_counter() - started:.0f} s")
     return predictions, purchase, spend
+
+
+def _groups(
+    transactions: pd.DataFrame, rfm: pd.DataFrame, s: PipelineSettings
+) -> str | pd.Series | None:
+    """What ``group_by`` names: ``"cohort"``, or the customer attribute column of the
+    log as one value per customer (refused when a customer has several)."""
+    if s.group_by is None or s.group_by == "cohort":
+        return s.group_by
+    column = s.group_by
+    if column not in transactions.columns:
+        raise ArgumentError(
+            f"group column {column!r} is not in the transaction log (columns: "
+            f"{', '.join(map(str, transactions.columns))}); name a customer attribute "
+            "column such as the acquisition channel, or use --group-by cohort"
+        )
+    pairs = transactions[[s.customer_col, column]].drop_duplicates()
+    several = pairs[s.customer_col].duplicated(keep=False)
+    if several.any():
+        ids = pairs.loc[several, s.customer_col].unique()
+        raise DataValidationError(
+            column,
+            "has more than one value for some customers; a group is a customer attribute",
+            len(ids),
+            examples=list(ids[:5]),
+            hint="keep one value per customer (e.g. the acquisition channel of the first "
+            "purchase) before running",
+        )
+    labels = pairs.set_index(s.customer_col)[column]
+    labels.index = labels.index.map(id_text)
+    out = pd.Series(labels.reindex(rfm.index.map(id_text)).to_numpy(), index=rfm.index, name=column)
+    return out
+
+
+def _print_decisions(decisions: Decisions) -> None:
+    """One line per decision table of the run."""
+    if decisions.segments is not None:
+        meta = decisions.segments.attrs["clvlab"]
+        sizes = ", ".join(f"{k} {v:,}" for k, v in meta["tier_sizes"].items())
+        print(f"segments: {sizes}; {meta['at_risk']['customers']:,} at risk")
+    if decisions.groups is not None:
+        table = decisions.groups.groups
+        means = table["clv_mean_estimate"].to_numpy()
+        best = int(np.argmax(means))
+        print(
+            f"groups by {decisions.groups.settings['by']}: {len(table)}; highest mean CLV "
+            f"{table.index[best]} ({means[best]:,.2f})"
+        )
+    if decisions.forecast is not None:
+        total = decisions.forecast.attrs["clvlab"]["total"]["revenue"]
+        print(
+            f"forecast revenue over {len(decisions.forecast)} periods: "
+            f"{total['estimate']:,.0f} ({total['lower']:,.0f} to {total['upper']:,.0f})"
+        )
+    if decisions.acquisition is not None:
+        for group, row in decisions.acquisition.iterrows():
+            print(
+                f"CAC {group}: {row['cac']:,.2f} against a new customer's value "
+                f"{row['value_estimate']:,.2f}; P(value > CAC) {row['p_value_exceeds_cac']:.2f}"
+            )
 
 
 def _display(target: str | os.PathLike[str]) -> str:

@@ -95,8 +95,12 @@ def test_compare_ranks_models_and_baselines(
 ) -> None:
     table = clvlab.compare([fitted], cdnow_sample_rfm, names=["bgnbd mle"])
     assert table.index[0] == "bgnbd mle"
-    assert {"baseline: run rate", "baseline: population mean"} <= set(table.index)
-    assert list(table["rank"]) == [1, 2, 3]
+    assert {
+        "baseline: run rate",
+        "baseline: population mean",
+        "baseline: simple formula",
+    } <= set(table.index)
+    assert list(table["rank"]) == [1, 2, 3, 4]
     # both baselines predict 2,930 holdout purchases (mean calibration rate x 39 weeks)
     assert table.loc["baseline: run rate", "predicted_total"] == pytest.approx(
         table.loc["baseline: population mean", "predicted_total"]

@@ -19,6 +19,9 @@ def fake_predictions(n: int, run_id: str, seed: int = 0) -> CustomerPredictions:
         columns[f"{metric}_estimate"] = estimate
         columns[f"{metric}_lower"] = estimate * 0.8
         columns[f"{metric}_upper"] = estimate * 1.3
+    # the simple formula's point values: historic (past repeat revenue) and simple CLV
+    columns["historic_clv"] = rng.gamma(2.0, 20.0, n)
+    columns["simple_clv"] = rng.gamma(2.0, 8.0, n)
     table = pd.DataFrame(columns, index=pd.Index(np.arange(n) + 10_000, name="customer_id"))
     run = {
         "run_id": run_id,

@@ -48,7 +48,7 @@ def _exact(
     order, x_unique, bounds = runs_of(x)
     T_unique, T_index = np.unique(T[order], return_inverse=True)
     r, alpha, a, b = (np.ascontiguousarray(np.ravel(p[n]), dtype=float) for n in NAMES)
-    sorted_out = np.empty((len(r), len(x)))
+    sorted_out = np.empty((1, len(r), len(x)))
     compiled.discounted_purchases(
         r,
         alpha,
@@ -59,11 +59,11 @@ def _exact(
         T_index.ravel().astype(float),
         T_unique.astype(float),
         np.asarray(ends, dtype=float),
-        np.asarray(discounts, dtype=float),
+        np.asarray(discounts, dtype=float)[None, :],
         sorted_out,
     )
-    out = np.empty_like(sorted_out)
-    out[:, order] = sorted_out
+    out = np.empty((len(r), len(x)))
+    out[:, order] = sorted_out[0]
     rows, cols = np.nonzero(np.isnan(out))
     if len(rows):
         draw = {n: np.ravel(p[n])[rows] for n in NAMES}

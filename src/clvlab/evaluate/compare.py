@@ -1,9 +1,22 @@
 """Ranked comparison of fitted models on the holdout, with simple baselines.
 
-Baselines (no model): the **run rate**, each customer's calibration purchase rate
-``frequency / T`` times the holdout length, and the **population mean**, the mean
-calibration rate of all customers times the holdout length. A model that does not beat
-them shows it in the table.
+Baselines (no model):
+
+- the **run rate**, each customer's calibration purchase rate ``frequency / T`` times the
+  holdout length;
+- the **population mean**, the mean calibration rate of all customers times the holdout
+  length;
+- the **simple formula**, the practitioner's CLV rule in purchase terms
+  (:func:`clvlab.decisions.simple.simple_expected_purchases`): each customer's
+  calibration rate times the expected retained time over the holdout,
+  ``sum_k w_k r^k`` over the holdout's periods of the RFM's time unit (the partial last
+  period weighted by its fraction), with the retention ``r`` estimated from the
+  calibration table by :func:`clvlab.decisions.simple.retention_rate` (default half-year
+  lapse). When ``r`` cannot be estimated (a table with no time unit, or no customer
+  observed for half a year), the row is left out and ``attrs["clvlab"]["baselines"]``
+  says why.
+
+A model that does not beat them shows it in the table.
 """
 
 from __future__ import annotations
@@ -14,9 +27,11 @@ import numpy as np
 import pandas as pd
 
 from clvlab.data.rfm import validate_rfm
-from clvlab.errors import ArgumentError
+from clvlab.decisions.simple import simple_expected_purchases
+from clvlab.errors import ArgumentError, DataValidationError
 from clvlab.evaluate.holdout import _errors, evaluate
 from clvlab.predict.customer import PurchasePredictions
+from clvlab.units import check_time_units
 
 __all__ = ["HEADLINE_METRICS", "compare"]
 
@@ -35,6 +50,29 @@ HEADLINE_METRICS = (
 )
 _COLUMNS = [*HEADLINE_METRICS, "fit_seconds"]
 _HIGHER_IS_BETTER = ("purchases_correlation", "log_score", "elpd_loo")
+SIMPLE_FORMULA = "baseline: simple formula"
+
+
+def _simple_formula(
+    table: pd.DataFrame, model: PurchasePredictions, horizon: np.ndarray
+) -> tuple[np.ndarray | None, dict[str, object]]:
+    """The simple-formula baseline's holdout purchases and what it used, or ``None`` and
+    the reason when its retention cannot be estimated from ``table``."""
+    unit = check_time_units(table, model)
+    if unit is None:
+        return None, {
+            "skipped": "the RFM table and the model record no time unit, so the half-year "
+            "lapse of the retention estimate has no length; build the table with "
+            "clvlab.rfm_summary, which records it"
+        }
+    try:
+        predicted = simple_expected_purchases(table, horizon, time_unit=unit)
+    except (ArgumentError, DataValidationError) as exc:
+        return None, {
+            "skipped": "the simple formula cannot be computed on this calibration table "
+            f"(retention from the default half-year lapse): {exc}"
+        }
+    return predicted.to_numpy(), dict(predicted.attrs["clvlab"])
 
 
 def _rank_key(frame: pd.DataFrame, rank_by: str) -> pd.Series:
@@ -72,7 +110,9 @@ def compare(
     0.9 and ``predicted_total`` by its distance to the actual total. Rows without the
     metric rank last: baselines have no log score, coverage or fit time. With the
     ``transactions`` the RFM came from, the table also has the tracking error of the
-    cumulative repeat purchases (see :func:`clvlab.tracking`).
+    cumulative repeat purchases (see :func:`clvlab.tracking`). The baselines are listed
+    in the module docstring; what the simple formula used (its retention, events and
+    exposure), or why it was left out, is in ``attrs["clvlab"]["baselines"]``.
 
     Each model's PSIS-LOO diagnostics (Pareto k) are in ``attrs["clvlab"]["diagnostics"]``,
     keyed by name, rather than in warnings.
@@ -123,10 +163,14 @@ def compare(
     x, T = table["frequency"].to_numpy(dtype=float), table["T"].to_numpy(dtype=float)
     run_rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), 0.0) * horizon
     population = np.full(len(x), np.mean(np.where(T > 0, x / np.where(T > 0, T, 1.0), 0.0)))
-    for label, predicted in (
+    simple, simple_meta = _simple_formula(table, models[0], horizon)
+    baselines = [
         ("baseline: run rate", run_rate),
         ("baseline: population mean", population * horizon),
-    ):
+    ]
+    if simple is not None:
+        baselines.append((SIMPLE_FORMULA, simple))
+    for label, predicted in baselines:
         metrics = _errors(predicted, actual, "purchases_")
         metrics.update(predicted_total=float(predicted.sum()), actual_total=float(actual.sum()))
         rows[label] = metrics
@@ -146,5 +190,6 @@ def compare(
         "quantity": "comparison",
         "rank_by": rank_by,
         "diagnostics": diagnostics,
+        "baselines": {SIMPLE_FORMULA: simple_meta},
     }
     return frame

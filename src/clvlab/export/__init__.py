@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.arguments import check_count, check_nonnegative
+from clvlab.decisions.report import Decisions
 from clvlab.errors import ArgumentError, ExportError
 from clvlab.export.files import (
     FileFormat,
@@ -40,8 +41,16 @@ from clvlab.export.files import (
     table_path,
     write_table_files,
 )
-from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks, customer_ids, typed
-from clvlab.export.schema import CUSTOMERS, LONG, PARAMETERS, RUNS, TABLES, TableSpec
+from clvlab.export.frames import DEFAULT_CHUNK_ROWS, chunks, customer_ids, decision_frames, typed
+from clvlab.export.schema import (
+    CUSTOMERS,
+    DECISION_TABLES,
+    LONG,
+    PARAMETERS,
+    RUNS,
+    TABLES,
+    TableSpec,
+)
 from clvlab.export.sql import (
     check_connection,
     parse_url,
@@ -108,6 +117,7 @@ def export(
     target: str | os.PathLike[str],
     *,
     long: bool = False,
+    decisions: Decisions | None = None,
     table_prefix: str = "clv",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
@@ -130,6 +140,13 @@ def export(
         Also write the long format (``customer_id, metric, horizon, estimate, lower,
         upper``). Without it, the rows of this run are removed from an existing long
         table, so that table never holds an older export of the run.
+    decisions
+        Also write the decision tables of :func:`clvlab.decide` that it holds (default:
+        ``predictions.decisions``)
+        (segments, segment probabilities, groups, group differences, forecast,
+        acquisition; see :mod:`clvlab.export.schema`). The decision tables it does not
+        hold lose this run's rows, as the long table does, so no table keeps an older
+        export of the run.
     table_prefix
         SQL table names are ``<table_prefix>_customers``, ``_runs``, ``_parameters`` and
         ``_long``.
@@ -167,23 +184,35 @@ def export(
     lock_timeout = check_nonnegative("lock_timeout", lock_timeout)
     ids = customer_ids(predictions)
     run_id = predictions.run_id
+    decisions = predictions.decisions if decisions is None else decisions
+    extra = {} if decisions is None else decision_frames(decisions, run_id)
     # The run table comes last: a run listed there has all its other rows written.
-    specs: list[TableSpec] = [CUSTOMERS, LONG, PARAMETERS, RUNS]
+    specs: list[TableSpec] = [CUSTOMERS, LONG, *DECISION_TABLES, PARAMETERS, RUNS]
 
     def rows(spec: TableSpec) -> Iterable[pd.DataFrame]:
+        if spec.name in extra:
+            frame = extra[spec.name]
+            return (
+                frame.iloc[i : i + chunk_rows] for i in range(0, max(len(frame), 1), chunk_rows)
+            )
         return chunks(predictions, spec, chunk_rows, ids)
+
+    def written(spec: TableSpec) -> bool:
+        if spec is LONG:
+            return long
+        return spec not in DECISION_TABLES or spec.name in extra
 
     if _is_url(target):
         url = str(target)
         names = {f"{table_prefix}_{spec.name}": spec for spec in specs}
-        wanted = {name: spec for name, spec in names.items() if long or spec is not LONG}
+        wanted = {name: spec for name, spec in names.items() if written(spec)}
         cleared = {name: spec for name, spec in names.items() if name not in wanted}
         write_sql(url, wanted, rows, run_id, clear=cleared)
         shown = safe_url(url)
         return {spec.name: f"{shown}#{name}" for name, spec in wanted.items()}
     path = Path(target)
     fmt = _file_format(path)
-    tables = [(spec, None if spec is LONG and not long else rows(spec)) for spec in specs]
+    tables = [(spec, rows(spec) if written(spec) else None) for spec in specs]
     return write_table_files(path, fmt, run_id, tables, lock_timeout=lock_timeout)
 
 

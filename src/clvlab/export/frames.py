@@ -16,11 +16,25 @@ import numpy as np
 import pandas as pd
 
 from clvlab.data.ids import colliding_ids, id_text, id_texts
+from clvlab.decisions.report import Decisions
 from clvlab.errors import ExportError
-from clvlab.export.schema import CUSTOMERS, LONG, PARAMETERS, RUNS, TableSpec
+from clvlab.export.schema import (
+    ACQUISITION,
+    CUSTOMERS,
+    DECISION_TABLES,
+    FORECAST,
+    GROUP_DIFFERENCES,
+    GROUPS,
+    LONG,
+    PARAMETERS,
+    RUNS,
+    SEGMENT_PROBABILITIES,
+    SEGMENTS,
+    TableSpec,
+)
 from clvlab.predict.table import CustomerPredictions, long_format
 
-__all__ = ["chunks", "customer_ids", "typed"]
+__all__ = ["chunks", "customer_ids", "decision_frames", "typed"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 
@@ -155,3 +169,89 @@ def chunks(
             yield typed(long.assign(run_id=run["run_id"]), spec)
         else:  # pragma: no cover - every table is handled above
             raise ValueError(spec.name)
+
+
+def decision_frames(decisions: Decisions, run_id: str) -> dict[str, pd.DataFrame]:
+    """The rows of each decision table present in ``decisions`` for run ``run_id``,
+    typed by :mod:`clvlab.export.schema` (flags as 0/1, ids and groups as text).
+
+    Raises
+    ------
+    ExportError
+        A number is NaN or infinite (nothing clvlab computes is: the table was changed
+        by something else), or a forecast lacks its predictive bounds.
+    """
+    if not isinstance(decisions, Decisions):
+        raise ExportError(
+            f"decisions= must be clvlab.decisions.Decisions (from clvlab.decide), got "
+            f"{type(decisions).__name__}"
+        )
+    out: dict[str, pd.DataFrame] = {}
+    if decisions.segments is not None:
+        seg = decisions.segments
+        ids = id_texts(seg.index)
+        tiers = list(seg.attrs["clvlab"]["tiers"])
+        out[SEGMENTS.name] = seg.reset_index(drop=True).assign(
+            run_id=run_id,
+            customer_id=ids,
+            tier=seg["tier"].astype(str).to_numpy(),
+            at_risk=seg["at_risk"].astype(np.int64).to_numpy(),
+        )
+        out[SEGMENT_PROBABILITIES.name] = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "customer_id": np.tile(ids, len(tiers)),
+                "tier": np.repeat(tiers, len(seg)),
+                "tier_rank": np.repeat(np.arange(1, len(tiers) + 1), len(seg)),
+                "probability": np.concatenate([seg[f"p_{t}"].to_numpy() for t in tiers]),
+            }
+        )
+    if decisions.groups is not None:
+        by = str(decisions.groups.settings["by"])
+        groups = decisions.groups.groups
+        out[GROUPS.name] = groups.reset_index(drop=True).assign(
+            run_id=run_id, by=by, group=id_texts(groups.index)
+        )
+        diff = decisions.groups.differences
+        out[GROUP_DIFFERENCES.name] = diff.assign(
+            run_id=run_id,
+            by=by,
+            group=id_texts(pd.Index(diff["group"])),
+            reference=id_texts(pd.Index(diff["reference"])),
+        )
+    if decisions.forecast is not None:
+        forecast = decisions.forecast
+        if "revenue_pred_lower" not in forecast:
+            raise ExportError(
+                "the forecast has no predictive bounds, which the forecast table holds; "
+                "compute it with revenue_forecast(..., predictive=True)"
+            )
+        out[FORECAST.name] = forecast.assign(
+            run_id=run_id, period_unit=forecast.attrs["clvlab"]["unit"]
+        )
+    if decisions.acquisition is not None:
+        acq = decisions.acquisition
+        flags = {
+            str(c): acq[c].astype(np.int64).to_numpy()
+            for c in acq.columns
+            if str(c).endswith("_censored")
+        }
+        out[ACQUISITION.name] = acq.reset_index(drop=True).assign(
+            run_id=run_id, group=id_texts(acq.index), **flags
+        )
+    specs = {spec.name: spec for spec in DECISION_TABLES}
+    typed_frames = {}
+    for name, frame in out.items():
+        spec = specs[name]
+        table = typed(frame, spec)
+        numbers = [c.name for c in spec.columns if c.kind in ("float", "int")]
+        bad = ~np.isfinite(table[numbers].to_numpy(dtype=float))
+        if bad.any():
+            columns = sorted({numbers[j] for j in np.nonzero(bad)[1]})
+            raise ExportError(
+                f"cannot export the {name} table: {int(bad.sum())} values of {columns} are "
+                "NaN or infinite, which clvlab never computes; the table was changed after "
+                "it was computed. Recompute it. Nothing was written."
+            )
+        typed_frames[name] = table
+    return typed_frames

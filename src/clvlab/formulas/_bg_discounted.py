@@ -14,6 +14,7 @@ import numpy as np
 
 from clvlab._runs import runs_of
 from clvlab.formulas._ops import numpy_gather_ops as ops
+from clvlab.formulas._schedule import discounted_increments
 
 __all__ = ["discounted_purchases_if_alive"]
 
@@ -42,6 +43,10 @@ def discounted_purchases_if_alive(
     use that module's checked interpolatory rule, whose cost does not grow with the
     number of periods, for the plug-in estimate too (within 1e-11 of the closed form,
     which it falls back to entry by entry).
+
+    ``discounts`` may be 2-D, ``(n_sets, n_periods)``: several weightings of the same
+    schedule at once (e.g. the cumulative purchases at each period end), with a leading
+    ``n_sets`` axis in the result; the series is evaluated once for all of them.
     """
     from clvlab.formulas._bg_discounted_numba import LONG_SCHEDULE
 
@@ -51,7 +56,7 @@ def discounted_purchases_if_alive(
         one = {
             n: np.reshape(np.asarray(p[n], dtype=float), (1, 1)) for n in ("r", "alpha", "a", "b")
         }
-        return np.asarray(_compiled(x, T, one, ends, discounts, closed_form)[0])
+        return np.asarray(_compiled(x, T, one, ends, discounts, closed_form)[..., 0, :])
     return _compiled(x, T, p, ends, discounts, closed_form)
 
 
@@ -65,13 +70,9 @@ def _closed_form(
 ) -> np.ndarray:
     """:func:`discounted_purchases_if_alive` by the closed form of eq. 9, period by period."""
     r, alpha, a, b = (np.asarray(p[n], dtype=float) for n in ("r", "alpha", "a", "b"))
-    total = 0.0
-    previous = 0.0
-    for end, disc in zip(ends, discounts, strict=True):
-        current = closed_form(ops, end, r + x, alpha + T, a, b + x)
-        total = total + disc * (current - previous)
-        previous = current
-    return np.asarray(total)
+    return discounted_increments(
+        (closed_form(ops, end, r + x, alpha + T, a, b + x) for end in ends), discounts
+    )
 
 
 def _compiled(
@@ -94,7 +95,11 @@ def _compiled(
     )
     ends = np.asarray(ends, dtype=float)
     discounts = np.asarray(discounts, dtype=float)
-    sorted_out = np.empty((len(r), len(x)))
+    if discounts.ndim == 2 and len(ends) > compiled.LONG_SCHEDULE:
+        # the long-schedule rule takes one weighting at a time
+        return np.stack([_compiled(x, T, p, ends, row, closed_form) for row in discounts])
+    sets = np.atleast_2d(discounts)
+    sorted_out = np.empty((len(sets), len(r), len(x)))
     pairs = (
         r,
         alpha,
@@ -115,12 +120,20 @@ def _compiled(
             coarse,
             compiled.chebyshev_cosines(),
             compiled.RULE_TOLERANCE,
-            sorted_out,
+            sorted_out[0],
         )
     else:
-        compiled.discounted_purchases(*pairs, ends, discounts, sorted_out)
+        compiled.discounted_purchases(*pairs, ends, sets, sorted_out)
     out = np.empty_like(sorted_out)
-    out[:, order] = sorted_out
+    out[..., order] = sorted_out
+    if discounts.ndim == 2:
+        missing_any = np.isnan(out).any(axis=0)
+        if missing_any.any():
+            some = missing_any.any(axis=0)
+            closed = _closed_form(x[some], T[some], p, ends, discounts, closed_form)
+            out[..., some] = np.where(np.isnan(out[..., some]), closed, out[..., some])
+        return out
+    out = out[0]
     missing = np.isnan(out)
     if missing.any() and long:
         # entry by entry: the same rule with eq. 9's closed form at its nodes, checked

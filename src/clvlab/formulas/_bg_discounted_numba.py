@@ -77,9 +77,10 @@ def discounted_purchases(
     discounts: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out[j, i]`` for draws ``j`` and pairs ``i`` (sorted by ``x``; pairs
+    """Fill ``out[s, j, i]`` for weightings ``s`` (rows of ``discounts``, one weight
+    per period end), draws ``j`` and pairs ``i`` (sorted by ``x``; pairs
     ``x_bounds[g]:x_bounds[g + 1]`` have ``x = x_unique[g]``; ``pair_T`` indexes
-    ``T_unique``)."""
+    ``T_unique``). The series is evaluated once for every weighting."""
     n_ends = len(ends)
     n_T = len(T_unique)
     em = np.empty((n_T, n_ends))  # -expm1(B L) / B
@@ -101,14 +102,14 @@ def discounted_purchases(
             C = a[j] + b[j] + x_unique[g] - 1.0
             lo, hi = int(x_bounds[g]), int(x_bounds[g + 1])
             if C <= 0.0:
-                out[j, lo:hi] = np.nan
+                out[:, j, lo:hi] = np.nan
                 continue
             z_max = 0.0
             for i in range(lo, hi):
                 z_max = max(z_max, zz[int(pair_T[i]), n_ends - 1])
             size = _series_coefficients(A, B, C, z_max, coef)
             if size > MAX_TERMS:
-                out[j, lo:hi] = np.nan
+                out[:, j, lo:hi] = np.nan
                 continue
             for i in range(lo, hi):
                 t = int(pair_T[i])
@@ -118,13 +119,16 @@ def discounted_purchases(
                     c = coef[n]
                     for k in range(n_ends):
                         acc[k] = acc[k] * zz[t, k] + c
-                total = 0.0
                 previous = 0.0
                 for k in range(n_ends):
                     current = C * (em[t, k] - pw[t, k] * acc[k])
-                    total += discounts[k] * (current - previous)
+                    acc[k] = current - previous
                     previous = current
-                out[j, i] = total
+                for s in range(discounts.shape[0]):
+                    total = 0.0
+                    for k in range(n_ends):
+                        total += discounts[s, k] * acc[k]
+                    out[s, j, i] = total
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

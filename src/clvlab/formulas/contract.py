@@ -45,6 +45,9 @@ n_max, **alive)``
     ``sum_k d_k [N(t_k) - N(t_{k-1})]`` with ``N = purchases_if_alive`` under
     ``alive_parameters(x, T)``: what CLV needs, per draw (rows) and ``(x, T)`` pair
     (columns) when ``params`` are ``(n_draws, 1)`` arrays, or per pair for floats.
+    ``discounts`` may be ``(n_sets, n_periods)``, several weightings evaluated at once
+    (a leading ``n_sets`` axis in the result): the decisions layer reads the cumulative
+    purchases at every period end this way.
 ``draw_latent_state(rng, x, t_x, T, params)``, ``simulate_counts(rng, t, x, t_x, T, params)``
     The simulator of the predictive intervals: realised purchases in ``(T, T + t]`` per
     draw and customer; for a 1-D increasing ``t`` the cumulative counts at each end, from

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from clvlab.formulas._ops import Ops
+from clvlab.formulas._schedule import discounted_increments
 
 __all__ = [
     "PARAMS",
@@ -437,13 +438,10 @@ def discounted_purchases_if_alive(
         np.asarray(T, dtype=float),
         *(np.asarray(params[n], dtype=float) for n in PARAMS),
     )
-    total: Any = 0.0
-    previous: Any = 0.0
-    for end, disc in zip(np.asarray(ends, dtype=float), np.asarray(discounts), strict=True):
-        current = purchases_if_alive(numpy_ops, end, **alive)
-        total = total + disc * (current - previous)
-        previous = current
-    return np.asarray(total)
+    return discounted_increments(
+        (purchases_if_alive(numpy_ops, end, **alive) for end in np.asarray(ends, dtype=float)),
+        discounts,
+    )
 
 
 def _log_dead_pmf(t: Array, n: np.ndarray, r: Array, alpha: Array, s: Array, beta: Array) -> Array:

@@ -30,7 +30,7 @@ whole table and draw, then gathered for every customer.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,7 +51,14 @@ from clvlab.units import check_time_units, convert, normalize_unit
 if TYPE_CHECKING:
     from clvlab.predict.customer import SpendPredictions
 
-__all__ = ["cash_flow_schedule", "clv", "per_period_rate"]
+__all__ = [
+    "cash_flow_schedule",
+    "clv",
+    "clv_table",
+    "paired_source",
+    "per_period_rate",
+    "simulate_period_values",
+]
 
 _COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
@@ -133,7 +140,10 @@ def check_model_pair(purchase_model: Any, spend_model: Any, caller: str) -> None
     spend_model.check_fitted()
 
 
-def _paired_source(purchase: PurchasePredictions, spend: SpendPredictions) -> DrawSource:
+def paired_source(purchase: PurchasePredictions, spend: SpendPredictions) -> DrawSource:
+    """The purchase model's draws paired with the spend model's, draw ``j`` with draw
+    ``j`` (the longer set thinned evenly to the shorter): the joint posterior of two
+    models that share no parameter. Plug-in values (``point``) when both are MLE fits."""
     a, b = DrawSource.from_model(purchase), DrawSource.from_model(spend)
     n = min(a.n_draws, b.n_draws)
 
@@ -190,6 +200,19 @@ def check_clv_arguments(
             "the table with clvlab.rfm_summary, which records it"
         )
     return horizon, unit, discount_rate, margin, rfm_unit
+
+
+def clv_table(rfm: pd.DataFrame) -> pd.DataFrame:
+    """The validated RFM table CLV needs: :func:`clvlab.validate_rfm` with
+    ``monetary_value``, which must be positive for customers with repeat purchases
+    (Gamma-Gamma models their mean spend)."""
+    table = validate_rfm(rfm, monetary=True)
+    Validator(ids=table.index.to_numpy()).check(
+        "monetary_value",
+        "must be positive for customers with frequency > 0 (Gamma-Gamma)",
+        (table["frequency"].to_numpy() > 0) & (table["monetary_value"].to_numpy() <= 0),
+    )
+    return table
 
 
 def clv(
@@ -251,14 +274,9 @@ def clv(
     horizon, unit, discount_rate, margin, rfm_unit = check_clv_arguments(
         purchase_model, spend_model, rfm, horizon, unit, discount_rate, margin, time_unit, "clv"
     )
-    table = validate_rfm(rfm, monetary=True)
-    Validator(ids=table.index.to_numpy()).check(
-        "monetary_value",
-        "must be positive for customers with frequency > 0 (Gamma-Gamma)",
-        (table["frequency"].to_numpy() > 0) & (table["monetary_value"].to_numpy() <= 0),
-    )
+    table = clv_table(rfm)
     ends, discounts = cash_flow_schedule(horizon, unit, rfm_unit, discount_rate)
-    source = _paired_source(purchase_model, spend_model)
+    source = paired_source(purchase_model, spend_model)
     # P(alive) depends on (x, t_x, T) only and the discounted purchases on (x, T) only:
     # both are computed once per distinct key and parameter draw, then gathered.
     f = purchase_model.formulas
@@ -320,14 +338,38 @@ def _simulate_value(
     ends: np.ndarray,
     discounts: np.ndarray,
 ) -> np.ndarray:
-    """Realised discounted value: the purchase model's simulated path of purchases per
-    period (``formulas.simulate_counts`` at every period end), each purchase's value
-    drawn from the customer's Gamma-Gamma spend rate."""
+    """Realised discounted value: :func:`simulate_period_values` discounted period by
+    period."""
+    value = np.zeros(np.broadcast_shapes(np.shape(p["p"]), np.shape(cols["frequency"])))
+    for k, (_, period) in enumerate(
+        simulate_period_values(formulas, spend_formulas, rng, cols, p, ends)
+    ):
+        value += discounts[k] * period
+    return value
+
+
+def simulate_period_values(
+    formulas: Any,
+    spend_formulas: Any,
+    rng: np.random.Generator,
+    cols: Mapping[str, np.ndarray],
+    p: Mapping[str, Any],
+    ends: np.ndarray,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The realised purchases and spend of each customer in each period ending at
+    ``ends``, per draw (one pair of ``(n_draws, n_customers)`` arrays per period, in
+    order): the purchase model's simulated path of purchases (``formulas.simulate_counts``
+    at every period end), the ``n`` purchases of a period worth ``Gamma(n p, nu)`` in
+    total, with ``nu`` the customer's spend rate drawn from its Gamma-Gamma posterior
+    (Fader & Hardie 2013). Only periods with purchases draw a value (a gamma of shape 0
+    is 0 and consumes no random number, so the stream is that of drawing them all)."""
     cumulative = formulas.simulate_counts(rng, ends, *history(cols), p)
     counts = np.diff(cumulative, axis=-1, prepend=0.0)
     nu = spend_formulas.draw_spend_rate(rng, cols["frequency"], cols["monetary_value"], p)
     shape_p = np.broadcast_to(p["p"], nu.shape)
-    value = np.zeros(nu.shape)
-    for k, disc in enumerate(discounts):
-        value += disc * rng.gamma(counts[..., k] * shape_p) / nu
-    return value
+    for k in range(len(ends)):
+        n = counts[..., k]
+        bought = n > 0
+        value = np.zeros(nu.shape)
+        value[bought] = rng.gamma(n[bought] * shape_p[bought]) / nu[bought]
+        yield n, value

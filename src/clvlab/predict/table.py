@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from clvlab._version import __version__
 from clvlab.data.rfm import rfm_metadata
+from clvlab.decisions.simple import simple_clv
 from clvlab.predict.clv import check_clv_arguments, clv
 from clvlab.predict.customer import PurchasePredictions, SpendPredictions
 from clvlab.predict.engine import summary_table
 from clvlab.predict.terms import sharing
 from clvlab.units import convert
+
+if TYPE_CHECKING:
+    from clvlab.decisions.report import Decisions
 
 __all__ = ["METRICS", "CustomerPredictions", "long_format", "predict_customers"]
 
@@ -38,7 +42,9 @@ class CustomerPredictions:
     ----------
     table
         Indexed by customer id; for each metric of :data:`METRICS` the columns
-        ``<metric>_estimate``, ``<metric>_lower`` and ``<metric>_upper``.
+        ``<metric>_estimate``, ``<metric>_lower`` and ``<metric>_upper``, then
+        ``historic_clv`` and ``simple_clv`` (the practitioner's formulas, point values,
+        :func:`clvlab.simple_clv`).
     run
         What produced them: ``run_id``, models, method, horizon and its unit, ci_prob,
         interval kind, discount rate, time unit, the data period (``first_transaction``,
@@ -46,11 +52,15 @@ class CustomerPredictions:
         with its interval, the clvlab version and the creation time (UTC).
     parameters
         One row per model parameter: ``model, parameter, estimate, lower, upper``.
+    decisions
+        The decision tables of the run (:func:`clvlab.decide`), exported with the
+        predictions when set.
     """
 
     table: pd.DataFrame
     run: dict[str, Any]
     parameters: pd.DataFrame = field(repr=False)
+    decisions: Decisions | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -114,6 +124,7 @@ def predict_customers(
     run_id: str | None = None,
     progress: bool = False,
     time_unit: str | None = None,
+    retention: float | None = None,
 ) -> CustomerPredictions:
     """CLV, expected purchases, P(alive) and expected spend for every customer.
 
@@ -134,6 +145,10 @@ def predict_customers(
         :func:`clvlab.clv`).
     time_unit
         The RFM table's time unit, for a table that does not record one.
+    retention
+        Retention per period of ``unit`` for the simple-formula CLV beside the model's
+        (``historic_clv`` and ``simple_clv`` columns, :func:`clvlab.simple_clv`);
+        estimated from the table by :func:`clvlab.retention_rate` when omitted.
     seed
         Seed of the CLV draws.
     run_id
@@ -175,6 +190,18 @@ def predict_customers(
         for name, frame in parts.items()
         for col in ("estimate", "lower", "upper")
     }
+    # the practitioner's formula beside the model's, on the same settings
+    simple = simple_clv(
+        rfm,
+        horizon=horizon,
+        unit=unit,
+        margin=margin,
+        discount_rate=discount_rate,
+        retention=retention,
+        time_unit=checked,
+    )
+    columns["historic_clv"] = simple["historic_clv"].to_numpy(dtype=float)
+    columns["simple_clv"] = simple["simple_clv"].to_numpy(dtype=float)
     table = pd.DataFrame(columns, index=rfm.index.rename("customer_id"))
     total_clv = values.attrs["clvlab"]["total"]
     run = {
@@ -198,6 +225,7 @@ def predict_customers(
         "total_clv_estimate": float(total_clv["estimate"]),
         "total_clv_lower": float(total_clv["lower"]),
         "total_clv_upper": float(total_clv["upper"]),
+        "simple_clv": simple.attrs["clvlab"],
     }
     parameters = pd.concat(
         [

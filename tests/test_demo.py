@@ -33,6 +33,19 @@ def test_readme_demo_section_names_the_warning_and_the_tables() -> None:
     section = _readme_section("What the demo does")
     assert "`DataQualityWarning`" in section and "10244" in section
     assert "`_long`" in section and "predictions_long.csv" in section
+    # the decision tables the demo writes (src/clvlab/demo.py: segments, cohorts, forecast)
+    for table in ("_segments", "_segment_probabilities", "_groups", "_forecast"):
+        assert f"`{table}`" in section
+
+
+def test_demo_asks_for_the_decision_tables() -> None:
+    import inspect
+
+    from clvlab import demo
+
+    source = inspect.getsource(demo.run_demo)
+    assert "segments=True" in source and 'group_by="cohort"' in source
+    assert "forecast=True" in source
 
 
 def test_make_demo_installs_clvlab_without_the_dev_extras() -> None:

@@ -96,7 +96,7 @@ examples:
       --run-id 2025-q3 --out postgresql://user:password@db.example.com:5432/analytics
 
   # the decisions: value tiers, CLV by channel, a revenue forecast and CAC per channel
-  clvlab run sales.csv --customer-col cid --date-col day --amount-col value \
+  clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
       --segments --group-by channel --forecast --cac cac_by_channel.csv --out clv.parquet
 
 Tables written: customers (one row per customer: CLV, expected purchases, P(alive),

@@ -4,10 +4,15 @@
 2. BG/NBD and Gamma-Gamma fitted both ways: MLE (lifetimes, Laplace draws) and NUTS;
 3. 12-month CLV with 90% intervals (monthly discount rate 1%, the ``clvlab run`` default),
    for each fit;
-4. the predictions exported to the embedded database (SQLite, ``clv.db``) and to Parquet
-   and CSV (each with its ``_runs``, ``_parameters`` and ``_long`` tables), one run per
-   method (``cdnow-mle``, ``cdnow-nuts``, replaced on a re-run), plus the fitted models
-   (NetCDF) and a printed summary.
+4. the decision tables of each fit: value segments (tiers by CLV with each customer's
+   probability of each tier, and the at-risk flag), CLV by acquisition cohort (the month
+   of the first purchase) with differences on paired draws, and a 12-month revenue
+   forecast with expected-value and predictive intervals;
+5. the predictions exported to the embedded database (SQLite, ``clv.db``) and to Parquet
+   and CSV (each with its ``_runs``, ``_parameters``, ``_long``, ``_segments``,
+   ``_segment_probabilities``, ``_groups``, ``_group_differences`` and ``_forecast``
+   tables), one run per method (``cdnow-mle``, ``cdnow-nuts``, replaced on a re-run),
+   plus the fitted models (NetCDF) and a printed summary.
 
 CDNOW customer 10244's repeat purchases are worth $0; Gamma-Gamma needs a positive mean
 spend, so that customer is excluded with a :class:`~clvlab.errors.DataQualityWarning`
@@ -62,6 +67,9 @@ def run_demo(out: Path, *, progress: bool = True, quick: bool = False) -> dict[s
             long=True,
             chains=2,  # NUTS: 2 chains of `draws`; MLE: 2 x `draws` Laplace draws
             progress=progress,
+            segments=True,
+            group_by="cohort",
+            forecast=True,
         )
         # CDNOW customer 10244's repeat purchases are worth $0: excluded with a
         # DataQualityWarning, which `clvlab demo` prints as one line

@@ -209,24 +209,36 @@ def check_settings(settings: PipelineSettings) -> PipelineSettings:
         tier_bounds(s.tiers, s.thresholds)
     if s.group_by is not None and (not isinstance(s.group_by, str) or not s.group_by):
         raise ArgumentError(f"group_by must be a column name or 'cohort', got {s.group_by!r}")
+    if s.group_by is not None and s.group_by == s.customer_col:
+        raise ArgumentError(
+            f"group_by {s.group_by!r} is the customer id column: every customer would be a "
+            "group of one; name a customer attribute column such as the acquisition "
+            "channel, or use --group-by cohort"
+        )
+    # as on the command line: tiers or thresholds imply segments, new customers a forecast
+    segments = bool(s.segments) or s.tiers is not None or s.thresholds is not None
+    forecast = bool(s.forecast) or s.new_customers is not None
     if s.new_customers is not None:
         check_nonnegative("new_customers", s.new_customers)
-    cac = s.cac
-    if isinstance(cac, str | os.PathLike):
+    cac = os.fspath(s.cac) if isinstance(s.cac, os.PathLike) else s.cac
+    if isinstance(cac, str):
         try:
-            cac = check_positive("cac", float(cac))
-        except (ValueError, ArgumentError):
-            cac = str(cac)
-            read_cac(cac)  # a file: read and checked now, before any work
+            number = float(cac)
+        except ValueError:  # not a number: a file, read and checked now, before any work
+            read_cac(cac)
+        else:  # a number given as text (the CLI): checked as a number, never as a path
+            cac = check_positive("cac", number)
     elif cac is not None:
         cac = check_positive("cac", cac)
-    if s.point_estimates_only and (s.segments or s.group_by or s.forecast or cac is not None):
+    if s.point_estimates_only and (segments or s.group_by or forecast or cac is not None):
         raise ArgumentError(
             "decision tables (segments, groups, forecast, CAC) need finite intervals, which "
             "--point-estimates-only gives up; drop one of them"
         )
     return dataclasses.replace(
         s,
+        segments=segments,
+        forecast=forecast,
         cac=cac,
         calibration_end=_date_setting("calibration_end", s.calibration_end),
         observation_end=_date_setting("observation_end", s.observation_end),
@@ -582,6 +594,7 @@ def _run(
         f"{meta['calibration_end']}; {int(rfm['frequency'].sum()):,} repeat purchases"
     )
     rfm = _without_zero_spend(rfm)
+    group_by = _groups(transactions, rfm, s)  # checked before the fits
     kwargs = _fit_kwargs(s)
     models = []
     for cls in (PURCHASE_MODELS[s.purchase_model], SPEND_MODELS[s.spend_model]):
@@ -625,7 +638,7 @@ def _run(
             segments=s.segments,
             quantiles=s.tiers,
             thresholds=s.thresholds,
-            group_by=_groups(transactions, rfm, s),
+            group_by=group_by,
             cac=None if s.cac is None else read_cac(s.cac) if isinstance(s.cac, str) else s.cac,
             forecast=s.forecast,
             new_customers=s.new_customers,
@@ -683,6 +696,15 @@ def _groups(
     labels = pairs.set_index(s.customer_col)[column]
     labels.index = labels.index.map(id_text)
     out = pd.Series(labels.reindex(rfm.index.map(id_text)).to_numpy(), index=rfm.index, name=column)
+    empty = out.isna().to_numpy()
+    if empty.any():
+        raise DataValidationError(
+            column,
+            "is empty for some customers; every customer needs a group",
+            int(empty.sum()),
+            examples=list(rfm.index[empty][:5]),
+            hint="fill the empty cells (e.g. with 'unknown') before running",
+        )
     return out
 
 

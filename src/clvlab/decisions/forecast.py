@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from clvlab.arguments import check_count
-from clvlab.decisions.value import CustomerValue, parallel_sum, sum_by, summarise
+from clvlab.decisions.folded import FoldedSums
+from clvlab.decisions.value import CustomerValue, parallel_sum, summarise
 from clvlab.errors import ArgumentError
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind, interval
@@ -52,8 +53,13 @@ FORECAST_COLUMNS = (
     "revenue_pred_lower",
     "revenue_pred_upper",
 )
-#: pairs of ``(x, T)`` whose per-period schedule is evaluated at once
-_PAIR_BLOCK = 4096
+#: elements (draws x arrivals) of one block of simulated new customers
+_NEW_BLOCK_ELEMENTS = 2**20
+#: the most new customers (draws x arrivals per period) the predictive interval simulates
+MAX_SIMULATED_NEW = 10**8
+#: elements (periods x draws x pairs) of one block of the per-period schedule: the
+#: pairs of ``(x, T)`` evaluated at once are as many as fit (32 MB of float64)
+_BLOCK_ELEMENTS = 2**22
 
 
 def _arrivals(new_customers: Any, n_periods: int) -> np.ndarray:
@@ -110,7 +116,9 @@ def revenue_forecast(
         Also report the predictive interval of the realised totals
         (``*_pred_lower``/``*_pred_upper``): for each of ``predictive_draws`` parameter
         draws (evenly thinned), every customer's purchases and their values are
-        simulated period by period, and new customers arrive as a Poisson process.
+        simulated period by period (above :data:`EXACT_PREDICTIVE_CUSTOMERS` customers,
+        the normal approximation of their sum, with its variance estimated from that
+        many simulated customers), and new customers arrive as a Poisson process.
     seed
         Seed of the simulation.
 
@@ -137,27 +145,26 @@ def revenue_forecast(
     arrivals = None if new_customers is None else _arrivals(new_customers, periods)
     predictive_draws = check_count("predictive_draws", predictive_draws, minimum=2)
     seed = None if seed is None else check_count("seed", seed, minimum=0)
-    chunks = value.chunks(n_arrays=6)
+    simulated = min(predictive_draws, value.n_draws) * (0 if arrivals is None else arrivals.max())
+    if predictive and simulated > MAX_SIMULATED_NEW:
+        raise ArgumentError(
+            f"the predictive interval would simulate {simulated:.3g} new customers per "
+            f"period (draws x new_customers), more than {MAX_SIMULATED_NEW:.0e}; pass "
+            "predictive=False for the expected values, or fewer predictive_draws"
+        )
     n_pairs = value.n_pairs
+    # per (x, T) pair and draw, the sums over its customers of P(alive) and of
+    # P(alive) x E[Z]: one term per distinct history (clvlab.decisions.folded)
+    folded = FoldedSums(value, np.zeros(value.n_customers, dtype=np.intp), 1)
 
     expected: dict[str, dict[str, np.ndarray]] = {}
     for label, p in value.parameter_sets():
-
-        def work(i: int, p: Any = p) -> dict[str, np.ndarray]:
-            rows = chunks[i]
-            alive = value.alive(p, rows)
-            spend_ = value.spend_per_purchase(p, rows)
-            pairs = value.pair_code[rows]
-            return {
-                "alive": sum_by(alive, pairs, n_pairs),
-                "value": sum_by(alive * spend_, pairs, n_pairs),
-            }
-
-        weights = parallel_sum(len(chunks), work)
+        weights = folded.pair_weights(p)
         purchases = np.zeros((periods, weights["alive"].shape[0]))
         revenue = np.zeros_like(purchases)
-        for lo in range(0, n_pairs, _PAIR_BLOCK):
-            block = slice(lo, min(lo + _PAIR_BLOCK, n_pairs))
+        pair_block = max(1, _BLOCK_ELEMENTS // (periods * weights["alive"].shape[0]))
+        for lo in range(0, n_pairs, pair_block):
+            block = slice(lo, min(lo + pair_block, n_pairs))
             # sums by period end first, differences after: both are linear
             cumulative = value.cumulative_if_alive(p, block)  # (K, draws, pairs)
             purchases += np.einsum("kdc,dc->kd", cumulative, weights["alive"][:, block])
@@ -176,19 +183,19 @@ def revenue_forecast(
     }
     pred: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if predictive:
-        pred = _predictive(value, arrivals, predictive_draws, seed, ci)
+        pred = _predictive(value, arrivals, predictive_draws, seed, ci, expected["draws"])
     for name in ("purchases", "revenue"):
         s = summarise(expected["draws"][name], None if point is None else point[name][0], ci, ik)
         table.update(s.columns(name))
         if predictive:
             pred_lo, pred_hi = pred[name]
-            lo, hi = s.lower, s.upper
+            low, high = s.lower, s.upper
             if name == "purchases":
                 # realised purchases are whole numbers: the expected-value bounds the
                 # predictive interval is widened to contain are rounded outwards
-                lo, hi = np.floor(lo), np.ceil(hi)
-            table[f"{name}_pred_lower"] = np.minimum(pred_lo, lo)
-            table[f"{name}_pred_upper"] = np.maximum(pred_hi, hi)
+                low, high = np.floor(low), np.ceil(high)
+            table[f"{name}_pred_lower"] = np.minimum(pred_lo, low)
+            table[f"{name}_pred_upper"] = np.maximum(pred_hi, high)
     frame = pd.DataFrame(table)
     frame = frame[["period", "period_end", *[c for c in FORECAST_COLUMNS if c in frame]]]
     totals = {}
@@ -239,39 +246,102 @@ def _new_customer_paths(
     return purchases, purchases * np.reshape(mean_spend, (1, -1))
 
 
+#: Above this many customers the predictive interval of the base's totals is the normal
+#: approximation of a sum of independent customers, its variance estimated from a random
+#: sample of this many simulated customers.
+EXACT_PREDICTIVE_CUSTOMERS = 20_000
+
+
 def _predictive(
     value: CustomerValue,
     arrivals: np.ndarray | None,
     n_draws: int,
     seed: int | None,
     ci_prob: float,
+    expected: dict[str, np.ndarray],
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Equal-tailed ``ci_prob`` intervals of the realised purchases and revenue per
-    period: per thinned draw, every customer simulated (``simulate_counts`` and the
-    Gamma-Gamma spend, :func:`clvlab.predict.clv.simulate_period_values`) and summed."""
+    period, from one realised total per thinned draw.
+
+    Up to :data:`EXACT_PREDICTIVE_CUSTOMERS` customers every customer is simulated
+    (``simulate_counts`` and the Gamma-Gamma spend,
+    :func:`clvlab.predict.clv.simulate_period_values`) and summed. Above, given a draw
+    the customers are independent, so the total of ``n`` of them is normal to a very
+    good approximation (central limit theorem) with the exact expected total and the
+    variance ``sum_i Var_i``, estimated without bias from a random sample ``S`` of
+    simulated customers as ``(n / |S|) sum_{i in S} (Y_i - E[Y_i])^2``."""
     idx = np.round(np.linspace(0, value.n_draws - 1, min(n_draws, value.n_draws))).astype(int)
     p = {k: v[idx] for k, v in value.draws.items()}
-    chunks = value.chunks(n_arrays=4 * value.n_periods)
-    streams = np.random.SeedSequence(seed).spawn(len(chunks) + 1)
-    k_periods = value.n_periods
-
-    def work(i: int) -> dict[str, np.ndarray]:
-        rng = np.random.default_rng(streams[i])
-        rows = chunks[i]
-        counts, spend_ = _simulated_totals(value, p, rows, rng)
-        return {"purchases": counts, "revenue": spend_}
-
-    totals = parallel_sum(len(chunks), work)
+    streams = np.random.SeedSequence(seed).spawn(2)
+    if value.n_customers <= EXACT_PREDICTIVE_CUSTOMERS:
+        totals = _simulated_base(value, p, streams[0])
+    else:
+        totals = _normal_base(value, p, streams[0], {k: v[idx] for k, v in expected.items()})
     if arrivals is not None:
-        rng = np.random.default_rng(streams[-1])
+        rng = np.random.default_rng(streams[1])
         new_counts, new_revenue = _simulated_new(value, p, arrivals, rng)
         totals["purchases"] = totals["purchases"] + new_counts
         totals["revenue"] = totals["revenue"] + new_revenue
-    assert totals["purchases"].shape == (len(idx), k_periods)
+    assert totals["purchases"].shape == (len(idx), value.n_periods)
     return {
         name: interval(totals[name], ci_prob, "eti", discrete=name == "purchases")
         for name in ("purchases", "revenue")
     }
+
+
+def _simulated_base(
+    value: CustomerValue, p: Any, stream: np.random.SeedSequence
+) -> dict[str, np.ndarray]:
+    """Every customer simulated, summed per draw and period: ``(draws, K)`` each."""
+    chunks = value.chunks(n_arrays=4 * value.n_periods)
+    streams = stream.spawn(len(chunks))
+
+    def work(i: int) -> dict[str, np.ndarray]:
+        counts, spend_ = _simulated_totals(value, p, chunks[i], np.random.default_rng(streams[i]))
+        return {"purchases": counts, "revenue": spend_}
+
+    return parallel_sum(len(chunks), work)
+
+
+def _normal_base(
+    value: CustomerValue,
+    p: Any,
+    stream: np.random.SeedSequence,
+    expected: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """One realised total per draw and period from the normal approximation (see
+    :func:`_predictive`), the purchases rounded to whole numbers."""
+    n, m = value.n_customers, EXACT_PREDICTIVE_CUSTOMERS
+    pick, noise, *chunk_streams = stream.spawn(2 + (m + 4095) // 4096)
+    sample = np.sort(np.random.default_rng(pick).choice(n, size=m, replace=False))
+    pairs, pair_of = np.unique(value.pair_code[sample], return_inverse=True)
+    # expected purchases by period of a customer alive at T, per sampled pair and draw
+    increments = np.diff(value.cumulative_if_alive(p, pairs), axis=0, prepend=0.0)
+    size = 4096
+    starts = list(range(0, m, size))
+
+    def work(i: int) -> dict[str, np.ndarray]:
+        part = slice(starts[i], min(starts[i] + size, m))
+        rows = sample[part]
+        alive = value.alive(p, rows)
+        spend = value.spend_per_purchase(p, rows)
+        rng = np.random.default_rng(chunk_streams[i])
+        counts = np.zeros((alive.shape[0], value.n_periods))
+        revenue = np.zeros_like(counts)
+        for k, (bought, spent) in enumerate(value.simulate_periods(p, rows, rng)):
+            mean_count = alive * increments[k][:, pair_of[part]]
+            counts[:, k] = ((bought - mean_count) ** 2).sum(axis=1)
+            revenue[:, k] = ((spent - mean_count * spend) ** 2).sum(axis=1)
+        return {"purchases": counts, "revenue": revenue}
+
+    squares = parallel_sum(len(starts), work)
+    rng = np.random.default_rng(noise)
+    out = {}
+    for name in ("purchases", "revenue"):
+        sd = np.sqrt(squares[name] * (n / m))
+        out[name] = expected[name] + sd * rng.standard_normal(sd.shape)
+    out["purchases"] = np.maximum(np.round(out["purchases"]), 0.0)
+    return out
 
 
 def _simulated_totals(
@@ -304,16 +374,21 @@ def _simulated_new(
         width = int(arrived.max())
         if width == 0:
             continue
-        present = np.arange(width)[None, :] < arrived[:, None]  # (draws, width)
-        zeros = np.zeros(width)
-        cols = {"frequency": zeros, "recency": zeros, "T": zeros, "monetary_value": zeros}
         since = value.ends[j:] - starts[j]
-        # the first purchase, on arrival, is worth one Gamma(p, nu) like any other
-        nu_first = g.draw_spend_rate(rng, zeros, zeros, p)
-        first = rng.gamma(np.broadcast_to(p["p"], nu_first.shape)) / nu_first
-        counts_total[:, j] += present.sum(axis=1)
-        revenue_total[:, j] += np.where(present, first, 0.0).sum(axis=1)
-        for k, (n, spent) in enumerate(simulate_period_values(f, g, rng, cols, p, since)):
-            counts_total[:, j + k] += np.where(present, n, 0.0).sum(axis=1)
-            revenue_total[:, j + k] += np.where(present, spent, 0.0).sum(axis=1)
+        # blocks of arrivals, so memory stays bounded (draws x block per array)
+        block = max(1, _NEW_BLOCK_ELEMENTS // n_draws)
+        for lo in range(0, width, block):
+            present = np.arange(lo, min(lo + block, width))[None, :] < arrived[:, None]
+            zeros = np.zeros(present.shape[1])
+            cols = {"frequency": zeros, "recency": zeros, "T": zeros, "monetary_value": zeros}
+            # the first purchase, on arrival, is worth one Gamma(p, nu) like any other
+            nu_first = g.draw_spend_rate(rng, zeros, zeros, p)
+            first = rng.gamma(np.broadcast_to(p["p"], nu_first.shape)) / nu_first
+            counts_total[:, j] += present.sum(axis=1)
+            revenue_total[:, j] += np.where(present, first, 0.0).sum(axis=1)
+            # the same customer's spend rate for the first purchase and the later ones
+            later = simulate_period_values(f, g, rng, cols, p, since, spend_rate=nu_first)
+            for k, (n, spent) in enumerate(later):
+                counts_total[:, j + k] += np.where(present, n, 0.0).sum(axis=1)
+                revenue_total[:, j + k] += np.where(present, spent, 0.0).sum(axis=1)
     return counts_total, revenue_total

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from clvlab.arguments import check_count
 from clvlab.data.ids import colliding_ids, id_text, id_texts
 from clvlab.data.rfm import rfm_metadata, validate_rfm
-from clvlab.decisions.value import CustomerValue, parallel_sum, sum_by, summarise
+from clvlab.decisions.folded import FoldedSums
+from clvlab.decisions.value import CustomerValue, summarise
 from clvlab.errors import ArgumentError, DataValidationError
 from clvlab.inference.draws import IntervalKind
 from clvlab.units import days_per_unit, normalize_unit
@@ -191,6 +193,8 @@ def compare_groups(
     discount_rate: float = 0.0,
     margin: float = 1.0,
     time_unit: str | None = None,
+    sampling: bool = True,
+    seed: int | None = 0,
     ci_prob: float | None = None,
     kind: IntervalKind | None = None,
 ) -> GroupComparison:
@@ -207,6 +211,19 @@ def compare_groups(
         first purchase (:func:`acquisition_cohorts`).
     reference
         The group the others are compared with; the largest group when omitted.
+    sampling
+        Whether the intervals of the group means and of their differences also hold
+        the chance in which customers each group happened to get (default). Each
+        group's customers are then a sample of the customers it brings, and each draw
+        of a group mean gets the sampling error of a mean, ``N(0, s^2 / n)`` with ``s``
+        the standard deviation of the per-customer values in the group at the
+        parameters' estimate (the central limit theorem; groups of one customer get
+        none). Without it, the intervals describe these customers only: with thousands
+        of customers per group the parameters are well known, so even channels assigned
+        at random would then look different. Totals are about these customers and
+        never get the sampling term.
+    seed
+        Seed of the sampling term.
 
     Returns
     -------
@@ -246,13 +263,13 @@ def compare_groups(
     if clashes:
         a, b = clashes[0]
         clashing = pd.Index(id_texts(np.asarray(list(groups), dtype=object))).duplicated(False)
-        rows = np.isin(codes, np.flatnonzero(clashing))
+        affected = np.isin(codes, np.flatnonzero(clashing))
         raise DataValidationError(
             name,
             f"has different groups with the same text form ({a!r} and {b!r}), which "
             "exports and BI tools would merge",
-            int(rows.sum()),
-            examples=list(value.table.index[rows][:5]),
+            int(affected.sum()),
+            examples=list(value.table.index[affected][:5]),
             hint="give the groups one type, e.g. .astype(str)",
         )
     n_groups = len(groups)
@@ -267,24 +284,10 @@ def compare_groups(
                 f"({', '.join(map(str, list(groups)[:10]))}); pass one of them"
             )
         ref = found[0]
-    chunks = value.chunks(n_arrays=8)
-
-    sums: dict[str, dict[str, np.ndarray]] = {}
-    for label, p in value.parameter_sets():
-
-        def work(i: int, p: Any = p) -> dict[str, np.ndarray]:
-            rows = chunks[i]
-            alive = value.alive(p, rows)
-            spend_ = value.spend_per_purchase(p, rows)
-            c = codes[rows]
-            return {
-                "clv": sum_by(value.clv(p, rows, alive, spend_), c, n_groups),
-                "purchases": sum_by(value.purchases(p, rows, alive), c, n_groups),
-                "alive": sum_by(alive, c, n_groups),
-                "spend": sum_by(spend_, c, n_groups),
-            }
-
-        sums[label] = parallel_sum(len(chunks), work)
+    # sums per draw over each group's customers, one term per distinct history
+    # (clvlab.decisions.folded): exactly the per-customer sums
+    folded = FoldedSums(value, codes, n_groups)
+    sums = {label: folded.group_sums(p) for label, p in value.parameter_sets()}
 
     def metric_draws(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {
@@ -297,6 +300,12 @@ def compare_groups(
 
     draws = metric_draws(sums["draws"])
     point = metric_draws(sums["point"]) if "point" in sums else None
+    if not isinstance(sampling, bool | np.bool_):
+        raise ArgumentError(f"sampling must be True or False, got {sampling!r}")
+    if sampling:
+        rng = np.random.default_rng(None if seed is None else check_count("seed", seed, minimum=0))
+        for metric, se in _standard_errors(value, codes, n_groups).items():
+            draws[metric] = draws[metric] + rng.standard_normal(draws[metric].shape) * se
     columns: dict[str, Any] = {"customers": counts.astype(np.int64), "share": counts / counts.sum()}
     for metric in GROUP_METRICS:
         columns.update(
@@ -337,11 +346,40 @@ def compare_groups(
         "ci_prob": ci,
         "interval": ik,
         "estimate": "plug-in at the MLE" if point is not None else "posterior mean",
+        "sampling": bool(sampling),
+        "seed": seed,
         "note": "compares customers, not the causal effect of a campaign",
     }
     table.attrs["clvlab"] = settings
     differences.attrs["clvlab"] = settings
     return GroupComparison(table, differences, settings)
+
+
+def _standard_errors(
+    value: CustomerValue, codes: np.ndarray, n_groups: int
+) -> dict[str, np.ndarray]:
+    """The standard error ``s / sqrt(n)`` of each group's mean of every per-customer
+    metric, from the values at the parameters' estimate (the plug-in values of an MLE
+    fit, else the posterior means); 0 for groups of one customer."""
+    p = value.point or {k: float(np.mean(v)) for k, v in value.draws.items()}
+    one = {k: np.full((1, 1), v) for k, v in p.items()}
+    every = slice(0, value.n_customers)
+    alive = value.alive(one, every)
+    spend = value.spend_per_purchase(one, every)
+    per_customer = {
+        "clv_mean": value.clv(one, every, alive, spend)[0],
+        "purchases_mean": value.purchases(one, every, alive)[0],
+        "probability_alive_mean": alive[0],
+        "spend_mean": spend[0],
+    }
+    n = np.bincount(codes, minlength=n_groups).astype(float)
+    out = {}
+    for metric, values in per_customer.items():
+        mean = np.bincount(codes, weights=values, minlength=n_groups) / n
+        squares = np.bincount(codes, weights=(values - mean[codes]) ** 2, minlength=n_groups)
+        variance = np.where(n > 1, squares / np.maximum(n - 1, 1), 0.0)
+        out[metric] = np.sqrt(variance / n)
+    return out
 
 
 def group_texts(groups: Sequence[Any]) -> list[str]:

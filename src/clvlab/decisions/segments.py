@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.arguments import check_count, check_probability
-from clvlab.decisions.value import CustomerValue, for_each_chunk, parallel_sum
+from clvlab.decisions.value import CustomerValue, parallel_sum
 from clvlab.errors import ArgumentError
 from clvlab.inference.draws import IntervalKind
 
@@ -222,48 +222,58 @@ def value_segments(
         caller="value_segments",
     )
     ci, ik = value.interval_settings(ci_prob, kind)
-    n_tiers = len(names)
     n, n_draws = value.n_customers, value.n_draws
-
-    # the estimate of each customer's CLV and P(alive) (plug-in at the MLE, else means)
-    estimates = _estimates(value)
-    clv_estimate, alive_estimate = estimates["clv"], estimates["alive"]
 
     # one pass over blocks of draws, each with every customer: a draw's tier bounds
     # are quantiles over all customers, so a block holds its draws for everyone
-    if kind_of_tiers == "quantile":
-        estimate_bounds = np.quantile(clv_estimate, bounds, method="inverted_cdf")
-    else:
-        estimate_bounds = bounds
     block = max(1, _BLOCK_ELEMENTS // max(n, 1))
     starts = list(range(0, n_draws, block))
     streams = np.random.SeedSequence(seed).spawn(len(starts))
     every = slice(0, n)
-    customer = np.arange(n)
 
     def work(i: int) -> dict[str, np.ndarray]:
         p = {k: v[starts[i] : starts[i] + block] for k, v in value.draws.items()}
-        alive = value.alive(p, every)
-        if uncertainty == "predictive":
-            clv = value.margin * value.simulate_value(p, every, np.random.default_rng(streams[i]))
-        else:
-            clv = value.clv(p, every, alive, value.spend_per_purchase(p, every))
+        expected = value.clv_of(p, every)
+        clv = (
+            value.margin * value.simulate_value(p, every, np.random.default_rng(streams[i]))
+            if uncertainty == "predictive"
+            else expected
+        )
         edges = (
             np.quantile(clv, bounds, axis=1, method="inverted_cdf").T
             if kind_of_tiers == "quantile"
             else np.broadcast_to(bounds, (len(clv), len(bounds)))
         )
-        tier = np.zeros(clv.shape, dtype=np.intp)
-        for b in range(edges.shape[1]):
-            tier += clv > edges[:, b : b + 1]
-        counts = np.bincount((tier * n + customer).ravel(), minlength=n_tiers * n)
+        # draws in which each customer is above each bound (ties go to the lower tier)
+        above = np.stack(
+            [np.count_nonzero(clv > edges[:, b : b + 1], axis=0) for b in range(len(bounds))]
+        )
+        below = np.count_nonzero(value.alive_by_row(p) < alive_below, axis=0)
+        alive_sum = value.alive_by_row(p).sum(axis=0)
         return {
-            "tiers": counts.reshape(n_tiers, n).astype(float),
-            "below": np.count_nonzero(alive < alive_below, axis=0).astype(float),
+            "above": above.astype(float),
+            "below": below.astype(float),
+            "clv_sum": expected.sum(axis=0),
+            "alive_sum": alive_sum,
         }
 
     counted = parallel_sum(len(starts), work)
-    probabilities = counted["tiers"] / n_draws
+    # shares of draws from whole counts: a tier's draws are those above its lower
+    # bound and not above its upper one
+    above = counted["above"]
+    counts = np.concatenate([n_draws - above[:1], above[:-1] - above[1:], above[-1:]])
+    probabilities = counts / n_draws
+    # each customer's CLV and P(alive) estimate: plug-in at the MLE, else the means
+    if value.point is not None:
+        estimates = _estimates(value)
+        clv_estimate, alive_estimate = estimates["clv"], estimates["alive"]
+    else:
+        clv_estimate = counted["clv_sum"] / n_draws
+        alive_estimate = (counted["alive_sum"] / n_draws)[value.row_code]
+    if kind_of_tiers == "quantile":
+        estimate_bounds = np.quantile(clv_estimate, bounds, method="inverted_cdf")
+    else:
+        estimate_bounds = bounds
     table = value.table
     past = (
         value.margin * table["frequency"].to_numpy(float) * table["monetary_value"].to_numpy(float)
@@ -280,7 +290,7 @@ def value_segments(
         out[f"p_{name}"] = probabilities[t]
     out["past_value"] = past
     out["probability_alive_estimate"] = alive_estimate
-    out["p_alive_below"] = counted["below"] / n_draws
+    out["p_alive_below"] = (counted["below"] / n_draws)[value.row_code]
     out["at_risk"] = (past >= past_cut) & (past > 0) & (alive_estimate < alive_below)
     frame = pd.DataFrame(out, index=table.index)
     frame.attrs["clvlab"] = {
@@ -308,21 +318,11 @@ def value_segments(
 
 
 def _estimates(value: CustomerValue) -> dict[str, np.ndarray]:
-    """Each customer's CLV and P(alive) estimate: the plug-in values at the MLE, or the
-    means over the draws."""
-    n = value.n_customers
-    sets = dict(value.parameter_sets())
-    p = sets.get("point", value.draws)
-    scale = 1.0 if "point" in sets else 1.0 / value.n_draws
-    chunks = value.chunks(n_arrays=6)
-    out = {"clv": np.zeros(n), "alive": np.zeros(n)}
-
-    def work(i: int) -> None:
-        rows = chunks[i]
-        alive = value.alive(p, rows)
-        clv = value.clv(p, rows, alive, value.spend_per_purchase(p, rows))
-        out["clv"][rows] = clv.sum(axis=0) * scale
-        out["alive"][rows] = alive.sum(axis=0) * scale
-
-    for_each_chunk(len(chunks), work)
-    return out
+    """Each customer's CLV and P(alive) at the plug-in parameters of an MLE fit."""
+    assert value.point is not None
+    p = {k: np.full((1, 1), v) for k, v in value.point.items()}
+    every = slice(0, value.n_customers)
+    return {
+        "clv": value.clv_of(p, every)[0],
+        "alive": value.alive_by_row(p)[0][value.row_code],
+    }

@@ -30,7 +30,6 @@ import scipy.sparse as sp
 from clvlab._parallel import workers_for
 from clvlab.arguments import check_ci_prob, check_interval_kind
 from clvlab.errors import ArgumentError
-from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.clv import (
     cash_flow_schedule,
@@ -120,6 +119,14 @@ class CustomerValue:
         self._m = self.table["monetary_value"].to_numpy(dtype=float)
         self._t_x = self.table["recency"].to_numpy(dtype=float)
         self._T = self.table["T"].to_numpy(dtype=float)
+        # each distinct history's pair and x, and each customer's code of its x, for
+        # sums per history (clvlab.decisions.folded) and the spend line per x
+        n_rows = int(self.row_code.max()) + 1
+        self.row_pair = np.empty(n_rows, dtype=np.intp)
+        self.row_pair[self.row_code] = self.pair_code
+        self.row_x = np.empty(n_rows)
+        self.row_x[self.row_code] = self._x
+        self._x_unique, self._x_code = np.unique(self._x, return_inverse=True)
         ones = np.ones(len(self.ends))
         self._discounted = SharedTerm(
             lambda part, p: f.discounted_purchases_if_alive(
@@ -192,39 +199,76 @@ class CustomerValue:
             slice(lo, min(lo + size, self.n_customers)) for lo in range(0, self.n_customers, size)
         ]
 
-    def alive(self, p: Params, rows: slice) -> np.ndarray:
+    def alive(self, p: Params, rows: slice | np.ndarray) -> np.ndarray:
         """P(alive at T) of the customers ``rows`` under ``p``: ``(n_draws, n_rows)``."""
         return self._alive(self._own(p))[..., self.row_code[rows]]
 
-    def spend_per_purchase(self, p: Params, rows: slice) -> np.ndarray:
-        """E[Z | x, m] (Fader & Hardie 2013 eq. 5) of the customers ``rows``."""
-        value = self.spend.formulas.conditional_expected_spend(
-            ops, self._x[rows], self._m[rows], p["p"], p["q"], p["v"]
+    def spend_per_purchase(self, p: Params, rows: slice | np.ndarray) -> np.ndarray:
+        """E[Z | x, m] (Fader & Hardie 2013 eq. 5) of the customers ``rows``: the spend
+        model's line ``c_0(x) + c_1(x) m`` (``spend_line``), its coefficients computed
+        once per distinct ``x`` and draw."""
+        c0, c1 = self.spend.formulas.spend_line(self._x_unique, p["p"], p["q"], p["v"])
+        shape = (_n_draws(p), len(self._x_unique))
+        code = self._x_code[rows]
+        return (
+            np.broadcast_to(c0, shape)[:, code]
+            + np.broadcast_to(c1, shape)[:, code] * self._m[rows]
         )
-        return np.broadcast_to(value, (_n_draws(p), rows.stop - rows.start))
 
     def clv(self, p: Params, rows: slice, alive: np.ndarray, spend: np.ndarray) -> np.ndarray:
         """Each customer's CLV under ``p`` (the formula of :func:`clvlab.clv`)."""
         future = self._discounted(self._own(p))[..., self.pair_code[rows]]
         return self.margin * alive * future * spend
 
+    def clv_of(self, p: Params, rows: slice) -> np.ndarray:
+        """:meth:`clv` of the customers ``rows``, with margin x P(alive) x discounted
+        purchases formed once per distinct history and draw, then gathered."""
+        per_row = self.margin * self.alive_by_row(p) * self.discounted_by_pair(p)[:, self.row_pair]
+        return per_row[:, self.row_code[rows]] * self.spend_per_purchase(p, rows)
+
+    def alive_by_row(self, p: Params) -> np.ndarray:
+        """P(alive at T) per distinct history ``(x, t_x, T)`` and draw."""
+        term = self._alive(self._own(p))
+        return np.broadcast_to(term, (_n_draws(p), np.shape(term)[-1]))
+
+    def discounted_by_pair(self, p: Params) -> np.ndarray:
+        """The discounted purchases of a customer alive at ``T`` per ``(x, T)`` pair and
+        draw: what :func:`clvlab.clv` multiplies by P(alive) and spend."""
+        term = self._discounted(self._own(p))
+        return np.broadcast_to(term, (_n_draws(p), self.n_pairs))
+
+    def in_horizon_by_pair(self, p: Params) -> np.ndarray:
+        """The purchases over the horizon of a customer alive at ``T``, per pair and draw."""
+        term = self._in_horizon(self._own(p))
+        return np.broadcast_to(term, (_n_draws(p), self.n_pairs))
+
     def purchases(self, p: Params, rows: slice, alive: np.ndarray) -> np.ndarray:
         """Expected purchases over the horizon, E[Y(t_K) | history] (FHL 2005 eq. 10)."""
         return alive * self._in_horizon(self._own(p))[..., self.pair_code[rows]]
 
-    def cumulative_if_alive(self, p: Params, pairs: slice) -> np.ndarray:
+    def cumulative_if_alive(self, p: Params, pairs: slice | np.ndarray) -> np.ndarray:
         """``N_c(t_k)`` for the pairs ``pairs``: ``(n_periods, n_draws, n_pairs)``; the
         expected purchases by each period end of a customer alive at ``T``, through the
         contract's ``discounted_purchases_if_alive`` with one weighting per period end
-        (a lower-triangular matrix of ones), so the schedule is evaluated once."""
+        (a lower-triangular matrix of ones), so the schedule is evaluated once. Past
+        :data:`ONE_PASS_PERIODS` periods that costs ``n_periods ** 2`` (long schedules
+        take one weighting at a time), so each period end is evaluated on its own."""
         f = self.purchase.formulas
         x, big_t = self._pair_x[pairs], self._pair_t[pairs]
-        weights = np.tril(np.ones((self.n_periods, self.n_periods)))
-        cumulative = f.discounted_purchases_if_alive(x, big_t, self._own(p), self.ends, weights)
-        return np.broadcast_to(cumulative, (self.n_periods, _n_draws(p), len(x)))
+        shape = (self.n_periods, _n_draws(p), len(x))
+        if self.n_periods <= ONE_PASS_PERIODS:
+            weights = np.tril(np.ones((self.n_periods, self.n_periods)))
+            cumulative = f.discounted_purchases_if_alive(x, big_t, self._own(p), self.ends, weights)
+            return np.broadcast_to(cumulative, shape)
+        out = np.empty(shape)
+        for k, end in enumerate(self.ends):
+            out[k] = f.discounted_purchases_if_alive(
+                x, big_t, self._own(p), np.array([end]), np.ones(1)
+            )
+        return out
 
     def simulate_periods(
-        self, p: Params, rows: slice, rng: np.random.Generator
+        self, p: Params, rows: slice | np.ndarray, rng: np.random.Generator
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Realised purchases and spend per period of the customers ``rows`` (see
         :func:`clvlab.predict.clv.simulate_period_values`)."""
@@ -247,6 +291,9 @@ class CustomerValue:
         return total
 
 
+#: Up to this many periods, :meth:`CustomerValue.cumulative_if_alive` weights one
+#: evaluation of the schedule (the contract's one-pass limit for a 2-D weighting).
+ONE_PASS_PERIODS = 64
 #: How far past the longest observed customer history a decision may look.
 MAX_EXTRAPOLATION = 5.0
 

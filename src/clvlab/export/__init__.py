@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.arguments import check_count, check_nonnegative
+from clvlab.data.ids import id_texts
 from clvlab.decisions.report import Decisions
 from clvlab.errors import ArgumentError, ExportError
 from clvlab.export.files import (
@@ -186,15 +187,17 @@ def export(
     run_id = predictions.run_id
     decisions = predictions.decisions if decisions is None else decisions
     extra = {} if decisions is None else decision_frames(decisions, run_id)
+    if decisions is not None:
+        _check_same_run(predictions, decisions, ids)
     # The run table comes last: a run listed there has all its other rows written.
     specs: list[TableSpec] = [CUSTOMERS, LONG, *DECISION_TABLES, PARAMETERS, RUNS]
 
     def rows(spec: TableSpec) -> Iterable[pd.DataFrame]:
         if spec.name in extra:
             frame = extra[spec.name]
-            return (
-                frame.iloc[i : i + chunk_rows] for i in range(0, max(len(frame), 1), chunk_rows)
-            )
+            # no chunk for an empty table (one group: no differences): an empty insert
+            # would add a row of NULLs to an SQL table
+            return (frame.iloc[i : i + chunk_rows] for i in range(0, len(frame), chunk_rows))
         return chunks(predictions, spec, chunk_rows, ids)
 
     def written(spec: TableSpec) -> bool:
@@ -214,6 +217,64 @@ def export(
     fmt = _file_format(path)
     tables = [(spec, rows(spec) if written(spec) else None) for spec in specs]
     return write_table_files(path, fmt, run_id, tables, lock_timeout=lock_timeout)
+
+
+_RUN_SETTINGS = (
+    ("horizon", "horizon"),
+    ("unit", "horizon_unit"),
+    ("discount_rate", "discount_rate"),
+    ("margin", "margin"),
+)
+
+
+def _check_same_run(
+    predictions: CustomerPredictions, decisions: Decisions, ids: np.ndarray
+) -> None:
+    """Refuse decision tables of another run: their rows are exported under this run's
+    id, beside its customers and its run record (horizon, discount rate, margin).
+
+    Raises
+    ------
+    clvlab.ExportError
+        The segments or groups cover other customers than the predictions, or the
+        segments, groups or acquisition table were computed with another horizon, unit,
+        discount rate or margin than the predictions.
+    """
+    run = predictions.run
+    tables = {
+        "segments": None if decisions.segments is None else decisions.segments.attrs,
+        "groups": None if decisions.groups is None else {"clvlab": decisions.groups.settings},
+        "acquisition": None if decisions.acquisition is None else decisions.acquisition.attrs,
+    }
+    fix = (
+        "Compute the decisions with clvlab.decide on the same purchase and spend models, "
+        "RFM table, horizon, unit, discount_rate and margin as the predictions (see "
+        "predictions.run). Nothing was written."
+    )
+    for name, attrs in tables.items():
+        meta = (attrs or {}).get("clvlab") or {}
+        for key, run_key in _RUN_SETTINGS:
+            if key in meta and meta[key] != run[run_key]:
+                raise ExportError(
+                    f"cannot export the {name} table with run {run['run_id']!r}: it was "
+                    f"computed with {key}={meta[key]!r}, the predictions with "
+                    f"{key}={run[run_key]!r}. {fix}"
+                )
+    if decisions.segments is not None:
+        segment_ids = set(id_texts(decisions.segments.index))
+        if segment_ids != set(ids):
+            raise ExportError(
+                f"cannot export the segments table with run {run['run_id']!r}: it holds "
+                f"{len(segment_ids - set(ids)):,} customers the predictions do not and "
+                f"lacks {len(set(ids) - segment_ids):,} of theirs. {fix}"
+            )
+    if decisions.groups is not None:
+        grouped = int(decisions.groups.groups["customers"].sum())
+        if grouped != len(ids):
+            raise ExportError(
+                f"cannot export the groups table with run {run['run_id']!r}: its groups "
+                f"hold {grouped:,} customers, the predictions {len(ids):,}. {fix}"
+            )
 
 
 def read_export(

@@ -171,6 +171,18 @@ def chunks(
             raise ValueError(spec.name)
 
 
+def _record(frame: pd.DataFrame, table: str, key: str) -> Any:
+    """``frame.attrs["clvlab"][key]``, the record a decision table carries."""
+    try:
+        return frame.attrs["clvlab"][key]
+    except (KeyError, TypeError):
+        raise ExportError(
+            f"cannot export the {table} table: it lost its record (attrs['clvlab'][{key!r}]), "
+            "which the clvlab functions attach and some pandas operations drop. Export the "
+            "table clvlab returned, unchanged. Nothing was written."
+        ) from None
+
+
 def decision_frames(decisions: Decisions, run_id: str) -> dict[str, pd.DataFrame]:
     """The rows of each decision table present in ``decisions`` for run ``run_id``,
     typed by :mod:`clvlab.export.schema` (flags as 0/1, ids and groups as text).
@@ -190,13 +202,18 @@ def decision_frames(decisions: Decisions, run_id: str) -> dict[str, pd.DataFrame
     if decisions.segments is not None:
         seg = decisions.segments
         ids = id_texts(seg.index)
-        tiers = list(seg.attrs["clvlab"]["tiers"])
+        tiers = list(_record(seg, SEGMENTS.name, "tiers"))
+        lacking = [f"p_{t}" for t in tiers if f"p_{t}" not in seg.columns]
+        if lacking or "tier" not in seg.columns or "at_risk" not in seg.columns:
+            raise ExportError(
+                f"cannot export the segments table: it lacks {lacking or ['tier', 'at_risk']}; "
+                "the table was changed after it was computed. Recompute it. Nothing was written."
+            )
         out[SEGMENTS.name] = seg.reset_index(drop=True).assign(
             run_id=run_id,
             customer_id=ids,
             tier=seg["tier"].astype(str).to_numpy(),
-            at_risk=seg["at_risk"].astype(np.int64).to_numpy(),
-        )
+        )  # flags (bool) become 0/1 in typed(), once they are checked
         out[SEGMENT_PROBABILITIES.name] = pd.DataFrame(
             {
                 "run_id": run_id,
@@ -227,31 +244,40 @@ def decision_frames(decisions: Decisions, run_id: str) -> dict[str, pd.DataFrame
                 "compute it with revenue_forecast(..., predictive=True)"
             )
         out[FORECAST.name] = forecast.assign(
-            run_id=run_id, period_unit=forecast.attrs["clvlab"]["unit"]
+            run_id=run_id, period_unit=_record(forecast, FORECAST.name, "unit")
         )
     if decisions.acquisition is not None:
         acq = decisions.acquisition
-        flags = {
-            str(c): acq[c].astype(np.int64).to_numpy()
-            for c in acq.columns
-            if str(c).endswith("_censored")
-        }
         out[ACQUISITION.name] = acq.reset_index(drop=True).assign(
-            run_id=run_id, group=id_texts(acq.index), **flags
+            run_id=run_id, group=id_texts(acq.index)
         )
     specs = {spec.name: spec for spec in DECISION_TABLES}
     typed_frames = {}
+    changed = "the table was changed after it was computed. Recompute it. Nothing was written."
     for name, frame in out.items():
         spec = specs[name]
-        table = typed(frame, spec)
+        lacking = [c for c in spec.names if c not in frame.columns]
+        if lacking:
+            raise ExportError(f"cannot export the {name} table: it lacks {lacking}; {changed}")
+        # checked before typing: a NaN cannot become an integer, a fraction would be cut
         numbers = [c.name for c in spec.columns if c.kind in ("float", "int")]
-        bad = ~np.isfinite(table[numbers].to_numpy(dtype=float))
+        try:
+            values = frame[numbers].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ExportError(
+                f"cannot export the {name} table: {numbers} must hold numbers; {changed}"
+            ) from None
+        bad = ~np.isfinite(values)
+        kinds = {c.name: c.kind for c in spec.columns}
+        whole = [j for j, c in enumerate(numbers) if kinds[c] == "int"]
+        with np.errstate(invalid="ignore"):
+            bad[:, whole] |= values[:, whole] != np.round(values[:, whole])
         if bad.any():
             columns = sorted({numbers[j] for j in np.nonzero(bad)[1]})
             raise ExportError(
                 f"cannot export the {name} table: {int(bad.sum())} values of {columns} are "
-                "NaN or infinite, which clvlab never computes; the table was changed after "
-                "it was computed. Recompute it. Nothing was written."
+                "NaN or infinite (or, in an integer column, not whole), which clvlab never "
+                f"computes; {changed}"
             )
-        typed_frames[name] = table
+        typed_frames[name] = typed(frame, spec)
     return typed_frames

@@ -15,7 +15,13 @@ import numpy as np
 from clvlab.errors import ConvergenceError
 from clvlab.formulas._ops import Ops
 
-__all__ = ["conditional_expected_spend", "draw_spend_rate", "expected_spend_new", "loglik"]
+__all__ = [
+    "conditional_expected_spend",
+    "draw_spend_rate",
+    "expected_spend_new",
+    "loglik",
+    "spend_line",
+]
 
 Array = Any
 
@@ -59,9 +65,29 @@ def conditional_expected_spend(ops: Ops, x: Array, m: Array, p: Array, q: Array,
     24.7
     """
     del ops  # rational function: identical in every backend
+    intercept, slope = spend_line(x, p, q, v)
+    return intercept + slope * m
+
+
+def spend_line(x: Array, p: Array, q: Array, v: Array) -> tuple[Array, Array]:
+    """``(c0, c1)`` with ``E[Z | x, m] = c0 + c1 m`` (Fader & Hardie 2013 eq. 5):
+    ``c0 = p v / (p x + q - 1)`` and ``c1 = p x / (p x + q - 1)``.
+
+    The expected spend is affine in the customer's mean spend ``m`` with coefficients
+    that depend on ``x`` only, so a sum of expected spend over many customers needs
+    only their count and the sum of their ``m`` per ``x``: what the decision tables use
+    to sum over customers without visiting each one per draw. Refuses (as
+    :func:`conditional_expected_spend`) a draw with ``p x + q <= 1``.
+
+    Examples
+    --------
+    >>> c0, c1 = spend_line(2, 6.25, 3.74, 15.44)
+    >>> round(float(c0 + c1 * 22.35), 1)
+    24.7
+    """
     shape = p * x + q
     _check_finite_mean(shape)
-    return p * (v + x * m) / (shape - 1)
+    return p * v / (shape - 1), p * x / (shape - 1)
 
 
 def expected_spend_new(ops: Ops, p: Array, q: Array, v: Array) -> Array:

@@ -355,17 +355,24 @@ def simulate_period_values(
     cols: Mapping[str, np.ndarray],
     p: Mapping[str, Any],
     ends: np.ndarray,
+    spend_rate: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The realised purchases and spend of each customer in each period ending at
     ``ends``, per draw (one pair of ``(n_draws, n_customers)`` arrays per period, in
     order): the purchase model's simulated path of purchases (``formulas.simulate_counts``
     at every period end), the ``n`` purchases of a period worth ``Gamma(n p, nu)`` in
     total, with ``nu`` the customer's spend rate drawn from its Gamma-Gamma posterior
-    (Fader & Hardie 2013). Only periods with purchases draw a value (a gamma of shape 0
-    is 0 and consumes no random number, so the stream is that of drawing them all)."""
+    (Fader & Hardie 2013), or ``spend_rate`` when given (the rate already drawn for
+    the customer, e.g. for a first purchase). Only periods with purchases draw a value
+    (a gamma of shape 0 is 0 and consumes no random number, so the stream is that of
+    drawing them all)."""
     cumulative = formulas.simulate_counts(rng, ends, *history(cols), p)
     counts = np.diff(cumulative, axis=-1, prepend=0.0)
-    nu = spend_formulas.draw_spend_rate(rng, cols["frequency"], cols["monetary_value"], p)
+    nu = (
+        spend_formulas.draw_spend_rate(rng, cols["frequency"], cols["monetary_value"], p)
+        if spend_rate is None
+        else spend_rate
+    )
     shape_p = np.broadcast_to(p["p"], nu.shape)
     for k in range(len(ends)):
         n = counts[..., k]

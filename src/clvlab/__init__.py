@@ -17,10 +17,12 @@ from clvlab.data import (
     validate_transactions,
 )
 from clvlab.decisions import (
+    Decisions,
     GroupComparison,
     acquisition,
     acquisition_cohorts,
     compare_groups,
+    decide,
     new_customer_value,
     read_cac,
     retention_rate,

@@ -25,6 +25,7 @@ from clvlab.decisions.acquisition import (
 )
 from clvlab.decisions.forecast import revenue_forecast
 from clvlab.decisions.groups import GroupComparison, acquisition_cohorts, compare_groups
+from clvlab.decisions.report import Decisions, decide
 from clvlab.decisions.segments import value_segments
 from clvlab.decisions.simple import (
     RetentionEstimate,
@@ -35,6 +36,7 @@ from clvlab.decisions.simple import (
 )
 
 __all__ = [
+    "Decisions",
     "GroupComparison",
     "NewCustomerValueDraws",
     "RetentionEstimate",
@@ -42,6 +44,7 @@ __all__ = [
     "acquisition_cohorts",
     "cac_summary",
     "compare_groups",
+    "decide",
     "margin_multiple",
     "new_customer_value",
     "new_customer_value_draws",

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvlab._parallel import workers_for
 from clvlab.arguments import check_count, check_probability
+from clvlab.decisions._ranks_numba import PROBE, count_above, order_statistics
 from clvlab.decisions.value import CustomerValue, parallel_sum
 from clvlab.errors import ArgumentError
 from clvlab.inference.draws import IntervalKind
@@ -230,34 +232,56 @@ def value_segments(
     starts = list(range(0, n_draws, block))
     streams = np.random.SeedSequence(seed).spawn(len(starts))
     every = slice(0, n)
+    # each bound's order statistic (the inverted-CDF quantile: a value a customer has),
+    # and a fixed random subset of customers that locates it (_ranks_numba)
+    ranks = np.array(
+        [
+            int(np.quantile(np.arange(n), q, method="inverted_cdf"))
+            for q in (bounds if kind_of_tiers == "quantile" else [])
+        ],
+        dtype=np.intp,
+    )
+    probe = np.sort(np.random.default_rng(0).choice(n, size=min(n, PROBE), replace=False))
 
-    def work(i: int) -> dict[str, np.ndarray]:
-        p = {k: v[starts[i] : starts[i] + block] for k, v in value.draws.items()}
-        expected = value.clv_of(p, every)
-        clv = (
-            value.margin * value.simulate_value(p, every, np.random.default_rng(streams[i]))
-            if uncertainty == "predictive"
-            else expected
-        )
-        edges = (
-            np.quantile(clv, bounds, axis=1, method="inverted_cdf").T
-            if kind_of_tiers == "quantile"
-            else np.broadcast_to(bounds, (len(clv), len(bounds)))
-        )
-        # draws in which each customer is above each bound (ties go to the lower tier)
-        above = np.stack(
-            [np.count_nonzero(clv > edges[:, b : b + 1], axis=0) for b in range(len(bounds))]
-        )
-        below = np.count_nonzero(value.alive_by_row(p) < alive_below, axis=0)
-        alive_sum = value.alive_by_row(p).sum(axis=0)
+    workers = workers_for(len(starts))
+
+    def work(w: int) -> dict[str, np.ndarray]:
+        # each worker takes the blocks w, w + workers, ... with buffers of its own,
+        # reused from block to block (fresh 64 MB arrays would cost more than the work)
+        values = np.empty((block, n))
+        above = np.zeros((len(bounds), n), dtype=np.int64)
+        below = np.zeros(len(value.row_x))
+        clv_sum = np.zeros(n)
+        alive_sum = np.zeros(len(value.row_x))
+        for i in range(w, len(starts), workers):
+            p = {k: v[starts[i] : starts[i] + block] for k, v in value.draws.items()}
+            size = len(p["p"])
+            expected = value.clv_of(p, every, out=values[:size])
+            if uncertainty == "predictive":
+                clv_sum += expected.sum(axis=0)
+                rng = np.random.default_rng(streams[i])
+                clv = value.margin * value.simulate_value(p, every, rng)
+            else:
+                clv = expected
+                clv_sum += clv.sum(axis=0)
+            edges = (
+                order_statistics(clv, ranks, probe)
+                if kind_of_tiers == "quantile"
+                else np.ascontiguousarray(np.broadcast_to(bounds, (size, len(bounds))))
+            )
+            # draws in which each customer is above each bound (ties: the lower tier)
+            count_above(clv, edges, above)
+            alive = value.alive_by_row(p)
+            below += np.count_nonzero(alive < alive_below, axis=0)
+            alive_sum += alive.sum(axis=0)
         return {
             "above": above.astype(float),
-            "below": below.astype(float),
-            "clv_sum": expected.sum(axis=0),
+            "below": below,
+            "clv_sum": clv_sum,
             "alive_sum": alive_sum,
         }
 
-    counted = parallel_sum(len(starts), work)
+    counted = parallel_sum(workers, work)
     # shares of draws from whole counts: a tier's draws are those above its lower
     # bound and not above its upper one
     above = counted["above"]

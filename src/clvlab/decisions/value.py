@@ -220,11 +220,27 @@ class CustomerValue:
         future = self._discounted(self._own(p))[..., self.pair_code[rows]]
         return self.margin * alive * future * spend
 
-    def clv_of(self, p: Params, rows: slice) -> np.ndarray:
+    def clv_of(self, p: Params, rows: slice, out: np.ndarray | None = None) -> np.ndarray:
         """:meth:`clv` of the customers ``rows``, with margin x P(alive) x discounted
-        purchases formed once per distinct history and draw, then gathered."""
+        purchases formed once per distinct history and draw, then gathered (into
+        ``out``, ``(n_draws, n_rows)``, when given: a buffer reused between calls)."""
+        from clvlab.decisions._ranks_numba import gather_line
+
         per_row = self.margin * self.alive_by_row(p) * self.discounted_by_pair(p)[:, self.row_pair]
-        return per_row[:, self.row_code[rows]] * self.spend_per_purchase(p, rows)
+        c0, c1 = self.spend.formulas.spend_line(self._x_unique, p["p"], p["q"], p["v"])
+        shape = (_n_draws(p), len(self._x_unique))
+        if out is None:
+            out = np.empty((shape[0], len(self._m[rows])))
+        gather_line(
+            np.ascontiguousarray(per_row),
+            np.ascontiguousarray(self.row_code[rows]),
+            np.ascontiguousarray(np.broadcast_to(c0, shape), dtype=float),
+            np.ascontiguousarray(np.broadcast_to(c1, shape), dtype=float),
+            np.ascontiguousarray(self._x_code[rows]),
+            np.ascontiguousarray(self._m[rows]),
+            out,
+        )
+        return out
 
     def alive_by_row(self, p: Params) -> np.ndarray:
         """P(alive at T) per distinct history ``(x, t_x, T)`` and draw."""

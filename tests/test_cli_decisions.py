@@ -322,3 +322,17 @@ def test_tiers_imply_segments_and_new_customers_a_forecast_from_python_too() -> 
     assert checked.segments is True and checked.forecast is False
     with pytest.raises(clvlab.ArgumentError, match=r"--point-estimates-only gives up"):
         check_settings(PipelineSettings(thresholds=(10.0,), point_estimates_only=True))
+
+
+def test_a_log_column_named_cohort_is_not_mistaken_for_the_built_in_cohorts(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = pd.read_csv(folder / "log.csv")
+    log["cohort"] = "spring promotion"  # a user's own column with the built-in's name
+    log.to_csv(tmp_path / "log.csv", index=False)
+    args = _args(tmp_path, tmp_path / "out" / "clv.parquet", "--group-by", "cohort")
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "column named 'cohort'" in captured.err and "rename the column" in captured.err
+    assert not (tmp_path / "out").exists()

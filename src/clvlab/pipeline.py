@@ -672,6 +672,12 @@ def _groups(
 ) -> str | pd.Series | None:
     """What ``group_by`` names: ``"cohort"``, or the customer attribute column of the
     log as one value per customer (refused when a customer has several)."""
+    if s.group_by == "cohort" and "cohort" in transactions.columns:
+        raise ArgumentError(
+            "the log has a column named 'cohort', and --group-by cohort means the month of "
+            "each customer's first purchase; rename the column (e.g. cohort_label) and "
+            "group by that name, or drop it to use the first-purchase month"
+        )
     if s.group_by is None or s.group_by == "cohort":
         return s.group_by
     column = s.group_by

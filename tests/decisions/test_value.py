@@ -173,3 +173,23 @@ def test_summarise() -> None:
     np.testing.assert_allclose(plug.lower, [0.0, lo[1]])
     np.testing.assert_allclose(plug.upper, [hi[0], 45.0])
     assert set(plug.columns("x")) == {"x_estimate", "x_lower", "x_upper"}
+
+
+def test_money_that_would_overflow_and_bad_seeds_are_refused(
+    cdnow_sample_rfm: pd.DataFrame,
+) -> None:
+    bg = clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=50)
+    gg = clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=50)
+    huge = cdnow_sample_rfm.copy()
+    repeat = huge.index[huge["frequency"] > 0][:2]
+    huge.loc[repeat, "monetary_value"] = 1e307
+    # 1e307 x purchases x draws overflows float64 (about 1.8e308): refused by name
+    for call in (
+        lambda: clvlab.clv(bg, gg, huge),
+        lambda: clvlab.compare_groups(bg, gg, huge),
+        lambda: clvlab.value_segments(bg, gg, huge),
+    ):
+        with pytest.raises(clvlab.DataValidationError, match="larger units"):
+            call()
+    with pytest.raises(clvlab.ArgumentError, match="seed"):
+        clvlab.clv(bg, gg, cdnow_sample_rfm, predictive=True, seed=-1)

@@ -205,14 +205,28 @@ def check_clv_arguments(
 def clv_table(rfm: pd.DataFrame) -> pd.DataFrame:
     """The validated RFM table CLV needs: :func:`clvlab.validate_rfm` with
     ``monetary_value``, which must be positive for customers with repeat purchases
-    (Gamma-Gamma models their mean spend)."""
+    (Gamma-Gamma models their mean spend), and below :data:`MAX_MONETARY_VALUE`, so
+    that no CLV, total or simulated value overflows to infinity."""
     table = validate_rfm(rfm, monetary=True)
-    Validator(ids=table.index.to_numpy()).check(
+    check = Validator(ids=table.index.to_numpy())
+    m = table["monetary_value"].to_numpy()
+    check.check(
         "monetary_value",
         "must be positive for customers with frequency > 0 (Gamma-Gamma)",
-        (table["frequency"].to_numpy() > 0) & (table["monetary_value"].to_numpy() <= 0),
+        (table["frequency"].to_numpy() > 0) & (m <= 0),
+    )
+    check.check(
+        "monetary_value",
+        f"exceeds {MAX_MONETARY_VALUE:.0e}, where CLV and its totals would overflow to "
+        "infinity; express money in larger units (thousands or millions)",
+        m > MAX_MONETARY_VALUE,
     )
     return table
+
+
+#: The largest mean spend CLV takes: products and sums over purchases, customers and
+#: draws stay finite far below the floating-point limit of about 1.8e308.
+MAX_MONETARY_VALUE = 1e200
 
 
 def clv(

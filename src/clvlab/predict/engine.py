@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvlab.arguments import check_ci_prob, check_interval_kind
+from clvlab.arguments import check_ci_prob, check_count, check_interval_kind
 from clvlab.data.folding import fold
 from clvlab.inference.draws import IntervalKind
 from clvlab.predict import summary as _summary
@@ -128,6 +128,7 @@ def predict_frame(
     evaluated up to ``n``); chunks shrink accordingly to stay within the memory budget.
     """
     src = source if isinstance(source, DrawSource) else DrawSource.from_model(source)
+    seed = None if seed is None else check_count("seed", seed, minimum=0)
     # a model's own settings are checked too: they may have been set after construction
     ci = check_ci_prob(src.ci_prob if ci_prob is None else ci_prob)
     ik = cast(

@@ -131,7 +131,9 @@ def job():
     top = (values > edges[:, 1:2]).mean(axis=0)
     mid = ((values > edges[:, 0:1]) & (values <= edges[:, 1:2])).mean(axis=0)
     sums = np.stack([values[:, codes == g].sum(axis=1) for g in range(len(labels))], axis=1)
-    return {'total': round(float(frame['estimate'].sum()), 1), 'top_mean': round(float(top.mean()), 4)}
+    return {'total': round(float(frame['estimate'].sum()), 1),
+            'top_mean': round(float(top.mean()), 4), 'mid_mean': round(float(mid.mean()), 4),
+            'groups': len(sums.T)}
 """
 
 
@@ -161,7 +163,9 @@ def _section(
             continue
         rows.append(measure(f"clvlab {name}", setup + code))
     rows.append(measure("clvlab clv + decide(all) + simple formula", setup + ALL))
-    rows.append(measure("peer: lifetimes + pandas (point estimates only)", setup + LIFETIMES_PANDAS))
+    rows.append(
+        measure("peer: lifetimes + pandas (point estimates only)", setup + LIFETIMES_PANDAS)
+    )
     if in_memory:
         rows.append(measure("peer: draws in memory + NumPy/pandas", setup + IN_MEMORY))
     print(f"\n## {title}\n")
@@ -206,7 +210,9 @@ def main() -> None:
             1_000_000, acquisition_periods=52, observation_periods=52, seed=2026
         )
         end = log.attrs["clvlab"]["observation_end"]
-        big = clvlab.rfm_summary(log, monetary_value_col="spend", observation_end=end, resolution="W")
+        big = clvlab.rfm_summary(
+            log, monetary_value_col="spend", observation_end=end, resolution="W"
+        )
         del log
         big = big[~((big["frequency"] > 0) & (big["monetary_value"] <= 0))]
         big_path, big_draws = str(Path(tmp) / "big.parquet"), str(Path(tmp) / "big.npz")

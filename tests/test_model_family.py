@@ -637,7 +637,9 @@ def test_predict_customers_table(
     pc = clvlab.predict_customers(model, spend, rfm, seed=1, run_id=f"family-{model.name}")
     table = pc.table
     assert list(table.columns) == [
-        f"{m}_{b}" for m in METRICS for b in ("estimate", "lower", "upper")
+        *(f"{m}_{b}" for m in METRICS for b in ("estimate", "lower", "upper")),
+        "historic_clv",
+        "simple_clv",
     ]
     assert len(table) == N_CUSTOMERS and _finite(table)
     for metric in METRICS:
@@ -829,6 +831,9 @@ def results(
             "check": clvlab.frequency_check(model, rfm, n_draws=40, seed=3),
             "predictions": clvlab.predict_customers(model, spend, rfm, seed=1),
             "comparison": comparison,
+            # the decision tables of every purchase model (clvlab.decisions)
+            "decisions": clvlab.decide(model, spend, rfm, group_by="cohort", cac=30.0, seed=1),
+            "new_customer": clvlab.new_customer_value(model, spend),
         }
     return out
 
@@ -842,6 +847,10 @@ PLOTS: dict[str, Callable[[clvlab.PurchaseModel, dict[str, Any]], Any]] = {
     "plot_parameters": lambda m, r: plots.plot_parameters(m),
     "plot_top_customers": lambda m, r: plots.plot_top_customers(r["predictions"], n=10),
     "plot_tracking": lambda m, r: plots.plot_tracking(r["evaluation"].tracking),
+    "plot_forecast": lambda m, r: plots.plot_forecast(r["decisions"].forecast),
+    "plot_segments": lambda m, r: plots.plot_segments(r["decisions"].segments),
+    "plot_groups": lambda m, r: plots.plot_groups(r["decisions"].groups),
+    "plot_acquisition": lambda m, r: plots.plot_acquisition(r["new_customer"], cac=30.0),
 }
 
 
@@ -982,3 +991,27 @@ def test_cli_run_with_each_purchase_model(
     assert list(params.loc[params["model"] == name, "parameter"]) == list(
         clvlab.purchase_models()[name].param_names
     )
+
+
+def test_decision_tables_of_every_model(
+    model: clvlab.PurchaseModel, results: dict[str, dict[str, Any]], tmp_path: Any
+) -> None:
+    decisions = results[model.name]["decisions"]
+    predictions = results[model.name]["predictions"]
+    total = predictions.run["total_clv_estimate"]  # 12 months, no discount, margin 1
+    # hand identities: group totals add up to the customers' CLV; the forecast's revenue
+    # over the 12 months is the undiscounted CLV total; tier probabilities sum to 1
+    assert decisions.groups.groups["clv_total_estimate"].sum() == pytest.approx(total, rel=1e-9)
+    assert decisions.forecast["revenue_estimate"].sum() == pytest.approx(total, rel=1e-9)
+    tiers = decisions.segments.attrs["clvlab"]["tiers"]
+    np.testing.assert_allclose(decisions.segments[[f"p_{t}" for t in tiers]].sum(axis=1), 1.0)
+    assert 0.0 <= decisions.acquisition.loc["all", "p_value_exceeds_cac"] <= 1.0
+    # and they export with the predictions, for every model
+    predictions.decisions = decisions
+    try:
+        written = clvlab.export(predictions, f"sqlite:///{tmp_path / 'clv.db'}")
+    finally:
+        predictions.decisions = None
+    assert {"segments", "groups", "forecast", "acquisition"} <= set(written)
+    back = clvlab.read_export(f"sqlite:///{tmp_path / 'clv.db'}", "segments")
+    assert len(back) == N_CUSTOMERS

@@ -28,10 +28,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 import clvlab
 from _harness import Measurement, measure, table
+from bench_clv import _draws  # the same draws as the CLV benchmark
 
 SETUP = """
 import warnings
@@ -135,19 +134,6 @@ def job():
             'top_mean': round(float(top.mean()), 4), 'mid_mean': round(float(mid.mean()), 4),
             'groups': len(sums.T)}
 """
-
-
-def _draws(rfm_path: str, path: str, n_chains: int, n_draws: int) -> None:
-    import pandas as pd
-
-    rfm = pd.read_parquet(rfm_path)
-    bg = clvlab.BetaGeo().fit(rfm, seed=1, progress=False, n_draws=n_chains * n_draws)
-    gg = clvlab.GammaGamma().fit(rfm, seed=2, progress=False, n_draws=n_chains * n_draws)
-    arrays = {}
-    for model in (bg, gg):
-        for name in model.param_names:
-            arrays[name] = model.draws_[name].to_numpy().reshape(n_chains, n_draws)
-    np.savez(path, **arrays)
 
 
 def _section(

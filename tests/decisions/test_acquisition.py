@@ -29,28 +29,6 @@ from tests._family import NAMES, fit_mle
 MONTH_IN_WEEKS = 365.25 / 12 / 7
 
 
-@pytest.fixture(scope="module")
-def bg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=400)
-
-
-@pytest.fixture(scope="module")
-def gg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=400)
-
-
-@pytest.fixture(scope="module")
-def bg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, method="map", seed=3, progress=False, draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(
-        cdnow_sample_rfm, method="map", seed=4, progress=False, draws=200
-    )
-
-
 def _eq7(t: np.ndarray, r: float, alpha: float, a: float, b: float) -> np.ndarray:
     """E[X(t)] of a new BG/NBD customer as printed in Fader, Hardie & Lee (2005), eq. 7,
     evaluated with scipy's hyp2f1 (independent of clvlab's Euler-transformed form)."""
@@ -97,7 +75,7 @@ def test_draws_pair_both_models(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma) -> No
     purchases = _eq7(ends[None, :], p["r"], p["alpha"], p["a"], p["b"])
     expected = 0.5 * purchases * (p["p"] * p["v"] / (p["q"] - 1))
     np.testing.assert_allclose(draws.cumulative, expected, rtol=1e-9)
-    assert draws.cumulative.shape == (400, 3) and draws.point is not None
+    assert draws.cumulative.shape == (200, 3) and draws.point is not None
     # spend uncertainty reaches the interval: the paired draws vary more than with the
     # spend fixed at its point (a lower bound on the spread from purchases alone)
     fixed = 0.5 * purchases * (gg.point_params()["p"] * gg.point_params()["v"])
@@ -516,6 +494,6 @@ def test_refuses_overflowing_inputs(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma) -
     with pytest.raises(clvlab.ArgumentError, match=r"so small that value / cac overflows"):
         acquisition(bg, gg, 5e-324)
     # a horizon whose per-draw path would not fit in memory is refused before any work:
-    # 400 draws x 10^9 periods
+    # 200 draws x 10^9 periods
     with pytest.raises(clvlab.ArgumentError, match=r"cap of 10,000,000.*coarser unit"):
         new_customer_value(bg, gg, horizon=1e9, unit="D")

@@ -32,28 +32,6 @@ MONTH_IN_WEEKS = 365.25 / 12 / 7
 
 
 @pytest.fixture(scope="module")
-def bg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def bg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, method="map", seed=3, progress=False, draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(
-        cdnow_sample_rfm, method="map", seed=4, progress=False, draws=200
-    )
-
-
-@pytest.fixture(scope="module")
 def rfm(cdnow_sample_rfm: pd.DataFrame) -> pd.DataFrame:
     """300 CDNOW customers (every 7th)."""
     return cdnow_sample_rfm.iloc[::7].iloc[:300]

@@ -29,28 +29,6 @@ CHANNEL = ["web", "shop", "web", "shop", "mail", "web"]
 
 
 @pytest.fixture(scope="module")
-def bg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def bg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, method="map", seed=3, progress=False, draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(
-        cdnow_sample_rfm, method="map", seed=4, progress=False, draws=200
-    )
-
-
-@pytest.fixture(scope="module")
 def small(cdnow_sample_rfm: pd.DataFrame) -> pd.DataFrame:
     table = cdnow_sample_rfm.loc[IDS].copy()
     table["channel"] = CHANNEL

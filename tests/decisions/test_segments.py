@@ -26,28 +26,6 @@ IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 @pytest.fixture(scope="module")
-def bg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=200)
-
-
-@pytest.fixture(scope="module")
-def bg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, method="map", seed=3, progress=False, draws=200)
-
-
-@pytest.fixture(scope="module")
-def gg_map(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(
-        cdnow_sample_rfm, method="map", seed=4, progress=False, draws=200
-    )
-
-
-@pytest.fixture(scope="module")
 def rfm(cdnow_sample_rfm: pd.DataFrame) -> pd.DataFrame:
     """150 CDNOW customers (every 15th), a mix of one-time and repeat buyers."""
     return cdnow_sample_rfm.iloc[::15].iloc[:150]

@@ -29,16 +29,6 @@ MONTH_IN_WEEKS = 365.25 / 12 / 7
 
 
 @pytest.fixture(scope="module")
-def bg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.BetaGeo:
-    return clvlab.BetaGeo().fit(cdnow_sample_rfm, seed=1, progress=False, n_draws=100)
-
-
-@pytest.fixture(scope="module")
-def gg(cdnow_sample_rfm: pd.DataFrame) -> clvlab.GammaGamma:
-    return clvlab.GammaGamma().fit(cdnow_sample_rfm, seed=2, progress=False, n_draws=100)
-
-
-@pytest.fixture(scope="module")
 def rfm(cdnow_sample_rfm: pd.DataFrame) -> pd.DataFrame:
     return cdnow_sample_rfm.iloc[::25]
 
@@ -64,7 +54,7 @@ def test_factors_reproduce_clv_draws(
         value.purchases(p, rows, alive), _draw_matrix(purchase_draws)[:, rows], rtol=1e-9
     )
     assert value.meta["horizon"] == 5 and value.meta["margin"] == 0.3
-    assert value.n_draws == 100 and value.n_customers == len(rfm)
+    assert value.n_draws == 200 and value.n_customers == len(rfm)
     assert dict(value.parameter_sets()).keys() == {"draws", "point"}
 
 

@@ -10,6 +10,7 @@ from clvlab._version import __version__
 from clvlab.data import (
     FoldedTable,
     fold,
+    opportunity_summary,
     rfm_metadata,
     rfm_summary,
     simulate_transactions,
@@ -97,6 +98,7 @@ __all__ = [
     "frequency_recency_matrix",
     "load",
     "new_customer_value",
+    "opportunity_summary",
     "per_period_rate",
     "plots",
     "predict_customers",

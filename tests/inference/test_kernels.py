@@ -15,7 +15,7 @@ from scipy import special, stats
 
 import clvlab
 from clvlab import Prior
-from clvlab.formulas import bgnbd, gamma_gamma, numpy_ops
+from clvlab.formulas import bgnbd, gamma_gamma, mbgnbd, numpy_ops
 from clvlab.inference import bayes, kernels
 from clvlab.models.base import FitData
 
@@ -89,15 +89,20 @@ POINTS = [
 ]
 
 
+#: the BG/NBD kernel serves both models (MBG/NBD: b + 1 in the row terms, dead at x = 0)
+BG_FAMILY = {"bgnbd": (bgnbd, clvlab.BetaGeo), "mbgnbd": (mbgnbd, clvlab.ModifiedBetaGeo)}
+
+
+@pytest.mark.parametrize("model", sorted(BG_FAMILY))
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize("u", POINTS, ids=["note027", "extreme-a", "extreme-b"])
-def test_bgnbd_value_is_the_formula(family: str, u: np.ndarray) -> None:
+def test_bgnbd_value_is_the_formula(model: str, family: str, u: np.ndarray) -> None:
     data = _bgnbd_data()
     priors = dict.fromkeys(BGNBD_NAMES, FAMILIES[family][0])
-    kernel = kernels.kernel_data("bgnbd", data.columns, data.weights, priors)
+    kernel = kernels.kernel_data(model, data.columns, data.weights, priors)
     value, _ = kernels.log_density(kernel, u)
     c = data.columns
-    rows = bgnbd.loglik(numpy_ops, c["x"], c["t_x"], c["T"], *np.exp(u))
+    rows = BG_FAMILY[model][0].loglik(numpy_ops, c["x"], c["t_x"], c["T"], *np.exp(u))
     expected = _reference(float(np.sum(data.weights * rows)), priors, u)
     assert value == pytest.approx(expected, rel=1e-12, abs=1e-9)
 
@@ -122,11 +127,12 @@ def _pymc_gradient(model: clvlab.BetaGeo | clvlab.GammaGamma, data: FitData, u: 
     return float(logp), np.asarray(grad)
 
 
+@pytest.mark.parametrize("name", sorted(BG_FAMILY))
 @pytest.mark.parametrize("family", ["LogNormal", "Gamma", "HalfCauchy", "Weibull", "InverseGamma"])
-def test_bgnbd_gradient_is_pymc_autodiff(family: str) -> None:
+def test_bgnbd_gradient_is_pymc_autodiff(name: str, family: str) -> None:
     data = _bgnbd_data(seed=3)
-    model = clvlab.BetaGeo(priors=dict.fromkeys(BGNBD_NAMES, FAMILIES[family][0]))
-    kernel = kernels.kernel_data("bgnbd", data.columns, data.weights, model._priors(data))
+    model = BG_FAMILY[name][1](priors=dict.fromkeys(BGNBD_NAMES, FAMILIES[family][0]))
+    kernel = kernels.kernel_data(name, data.columns, data.weights, model._priors(data))
     for u in POINTS:
         value, grad = kernels.log_density(kernel, u)
         ref_value, ref_grad = _pymc_gradient(model, data, u)

@@ -1,5 +1,7 @@
-"""The data layer: transaction validation, RFM summaries, holdout split and folding."""
+"""The data layer: transaction validation, RFM summaries (continuous time, and the
+discrete-time opportunity summary of BG/BB), holdout split and folding."""
 
+from clvlab.data.discrete import opportunity_summary
 from clvlab.data.folding import FoldedTable, fold
 from clvlab.data.rfm import rfm_metadata, rfm_summary, validate_rfm
 from clvlab.data.simulate import simulate_transactions
@@ -8,6 +10,7 @@ from clvlab.data.transactions import validate_transactions
 __all__ = [
     "FoldedTable",
     "fold",
+    "opportunity_summary",
     "rfm_metadata",
     "rfm_summary",
     "simulate_transactions",

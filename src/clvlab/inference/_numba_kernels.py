@@ -192,15 +192,21 @@ def _sum_rows_alive(
 
 
 @jit
-def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
+def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray, modified: bool) -> float:
     """Weighted BG/NBD log-likelihood at ``th = (r, alpha, a, b)``, Fader, Hardie & Lee
     (2005) eq. 6 in the form of Hardie's note 027; adds its gradient in ``th`` to ``g``.
 
     With ``A = lnB(a, b+x) - (r+x) ln(alpha+T)`` and ``d = ln(a/(b+x-1)) + (r+x)
     [ln(alpha+T) - ln(alpha+t_x)]`` the row term is ``A + softplus(d)``; the derivative of
     ``softplus(d)`` is ``sigmoid(d) dd/dtheta``, and d/da ln B(a, c) = psi(a) - psi(a + c).
+
+    ``modified``: the MBG/NBD likelihood (Batislam, Denizel & Filiztekin 2007, eq. 6),
+    which is the same with ``b + 1`` in place of ``b`` in the row terms (the normaliser
+    keeps ``B(a, b)``: ``B(a, b+x+1)`` and ``B(a+1, b+x)``, so ``d = ln(a/(b+x)) + ...``)
+    and the "dropped out" term present at ``x = 0`` too.
     """
     r, alpha, a, b = th[0], th[1], th[2], th[3]
+    b_rows = b + 1.0 if modified else b
     x_u, bounds, T_u, T_i = array(buf, 0), array(buf, 1), array(buf, 2), array(buf, 3)
     tx_u, tx_i, w, w_x = array(buf, 4), array(buf, 5), array(buf, 6), array(buf, 7)
     log_T = np.log(alpha + T_u)
@@ -215,21 +221,21 @@ def bgnbd(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
         rx = r + x
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         s_w = w_x[k]
-        if x > 0:
-            log_odds = math.log(a / (b + x - 1.0))
+        if x > 0 or modified:
+            log_odds = math.log(a / (b_rows + x - 1.0))
             s_l, s_dr, s_dalpha, s_dead = _sum_rows(
                 lo, hi, rx, w, T_i, tx_i, log_T, inv_T, log_tx, inv_tx, log_odds
             )
             g_a += s_dead / a
-            g_b -= s_dead / (b + x - 1.0)
+            g_b -= s_dead / (b_rows + x - 1.0)
         else:
             s_l, s_dr, s_dalpha = _sum_rows_alive(lo, hi, rx, w, T_i, log_T, inv_T)
-        psi_abx = digamma(a + b + x)
-        total += s_w * (math.lgamma(rx) + head_const + lbeta(a, b + x)) + s_l
+        psi_abx = digamma(a + b_rows + x)
+        total += s_w * (math.lgamma(rx) + head_const + lbeta(a, b_rows + x)) + s_l
         g_r += s_w * (digamma(rx) - psi_r + math.log(alpha)) + s_dr
         g_alpha += s_w * r / alpha + s_dalpha
         g_a += s_w * (psi_ab - psi_abx)
-        g_b += s_w * (psi_ab - psi_b + digamma(b + x) - psi_abx)
+        g_b += s_w * (psi_ab - psi_b + digamma(b_rows + x) - psi_abx)
     g[0] += g_r
     g[1] += g_alpha
     g[2] += g_a
@@ -277,7 +283,9 @@ def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
     th = np.exp(u)
     g = np.zeros(n)
     if buf[0] == 1.0:
-        total = bgnbd(buf, th, g)
+        total = bgnbd(buf, th, g, False)
+    elif buf[0] == 3.0:
+        total = bgnbd(buf, th, g, True)
     elif buf[0] == 2.0:
         total = gamma_gamma(buf, th, g)
     else:  # no kernel for this model code (kernels.supports refuses it before this)

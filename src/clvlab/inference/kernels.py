@@ -13,6 +13,8 @@ together with its gradient, which no autodiff provides here:
   ``l = lnG(r+x) - lnG(r) + r ln(alpha) - lnB(a, b) + A + softplus(D - A)`` with
   ``A = lnB(a, b+x) - (r+x) ln(alpha+T)`` and, for ``x > 0``,
   ``D - A = ln(a / (b+x-1)) + (r+x) [ln(alpha+T) - ln(alpha+t_x)]``;
+- MBG/NBD, Batislam, Denizel & Filiztekin (2007) eq. 6: the same kernel with ``b + 1``
+  in the row terms and the "dropped out" term at ``x = 0`` too;
 - Gamma-Gamma, Fader & Hardie (2013) eq. 3.
 
 ``tests/inference/test_kernels.py`` checks every value against the one formula in
@@ -63,7 +65,7 @@ KERNEL_PRIORS: dict[str, tuple[str, ...]] = {
     "Weibull": ("alpha", "beta"),
 }
 _PRIOR_CODES = {name: float(i) for i, name in enumerate(KERNEL_PRIORS)}
-_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0}
+_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0, "mbgnbd": 3.0}
 HEADER = 4
 """Buffer layout: ``[model code, number of parameters, number of arrays, length]``, then
 three slots per parameter (prior code and up to two arguments), then ``(start, length)``
@@ -104,7 +106,7 @@ def kernel_data(
     kernel of ``model_name``."""
     if not supports(model_name, priors):
         raise ValueError(f"no compiled kernel for {model_name} with priors {dict(priors)}")
-    if model_name == "bgnbd":
+    if model_name in ("bgnbd", "mbgnbd"):
         arrays = _bgnbd_arrays(columns["x"], columns["t_x"], columns["T"], weights)
     else:
         arrays = _gamma_gamma_arrays(columns["x"], columns["m"], weights)

@@ -13,6 +13,7 @@
 Each job runs in a fresh process. Requires the ``bench`` extra (pymc-marketing).
 
     python benchmarks/bench_family.py [--skip-peer-nuts] [--skip-large] [--peer-limit S]
+                                      [--full-models bgnbd mbgnbd pnbd]
                                       [--parts sample full clv large]
 """
 
@@ -170,6 +171,7 @@ def main() -> None:
         help="sections to run (default: all)",
     )
     parser.add_argument("--large-models", nargs="*", default=["mbgnbd", "pnbd"])
+    parser.add_argument("--full-models", nargs="*", default=list(CLASSES), choices=list(CLASSES))
     args = parser.parse_args()
     parts = set(args.parts)
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +183,7 @@ def main() -> None:
         if "sample" in parts:
             _sample_section(sample, args.skip_peer_nuts, args.peer_limit)
         if "full" in parts:
-            _full_section(full)
+            _full_section(full, tuple(args.full_models))
         if "clv" in parts:
             _clv_section(full)
         if "large" in parts and not args.skip_large:
@@ -206,10 +208,10 @@ def _sample_section(sample: str, skip_peer: bool, peer_limit: float) -> None:
         print(f"- {r.name}: {r.result}")
 
 
-def _full_section(full: str) -> None:
+def _full_section(full: str, models: tuple[str, ...]) -> None:
     rows = [
-        measure(f"clvlab {cls} NUTS", CLVLAB_NUTS.format(path=full, cls=cls))
-        for cls in CLASSES.values()
+        measure(f"clvlab {CLASSES[name]} NUTS", CLVLAB_NUTS.format(path=full, cls=CLASSES[name]))
+        for name in models
     ]
     print("\n## Full CDNOW, 23,570 customers: NUTS 2 x (1,000 + 1,000)\n")
     print(_ess_table(rows, rows[0].name))

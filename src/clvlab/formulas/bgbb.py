@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from clvlab.formulas._alive import alive_or_dead_pmf
 from clvlab.formulas._ops import Ops
 from clvlab.formulas._schedule import discounted_increments
 
@@ -533,10 +534,8 @@ def probability_of_purchases_new_upto(
     with ``delta + 1``.
     """
     g, d = (np.asarray(v, dtype=float) for v in (gamma, delta))
-    alive = (d / (g + d))[..., None]
-    out = alive * probability_of_purchases_if_alive_upto(ops, t, n_max, alpha, beta, g, d + 1)
-    out[..., 0] += 1 - alive[..., 0]
-    return np.clip(out, 0.0, 1.0)
+    process = probability_of_purchases_if_alive_upto(ops, t, n_max, alpha, beta, g, d + 1)
+    return alive_or_dead_pmf(d / (g + d), process)
 
 
 def probability_of_purchases_new(
@@ -568,13 +567,11 @@ def conditional_probability_of_purchases_upto(
     which equals FHS (2010) eq. 18 (derived here from the latent state: inactive by
     ``n + 1``, or alive then with the posterior of :func:`alive_parameters`).
     """
-    alive = np.asarray(probability_alive(ops, x, t_x, T, alpha, beta, gamma, delta))[..., None]
+    alive = probability_alive(ops, x, t_x, T, alpha, beta, gamma, delta)
     process = probability_of_purchases_if_alive_upto(
         ops, t, n_max, **alive_parameters(x, T, alpha, beta, gamma, delta)
     )
-    out = alive * process
-    out[..., 0] += 1 - alive[..., 0]
-    return np.clip(out, 0.0, 1.0)
+    return alive_or_dead_pmf(alive, process)
 
 
 def conditional_probability_of_purchases(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from clvlab.formulas import _bg_discounted
+from clvlab.formulas._alive import alive_or_dead_pmf
 from clvlab.formulas._ops import Ops
 
 __all__ = [
@@ -413,11 +414,9 @@ def conditional_probability_of_purchases_upto(
 ) -> Array:
     """P(Y(t) = n | x, t_x, T) for n = 0..n_max along a new last axis (NumPy only); see
     :func:`conditional_probability_of_purchases`."""
-    alive = np.asarray(probability_alive(ops, x, t_x, T, r, alpha, a, b), dtype=float)[..., None]
+    alive = probability_alive(ops, x, t_x, T, r, alpha, a, b)
     new = probability_of_purchases_new_upto(ops, t, n_max, r + x, alpha + T, a, b + x)
-    out = alive * new
-    out[..., 0] += 1 - alive[..., 0]
-    return np.clip(out, 0.0, 1.0)
+    return alive_or_dead_pmf(alive, new)
 
 
 # A BG/NBD customer is alive when acquired, so the process of a customer alive now (with

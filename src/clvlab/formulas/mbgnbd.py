@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from clvlab.formulas import bgnbd
+from clvlab.formulas._alive import alive_or_dead_pmf
 from clvlab.formulas._ops import Ops
 
 __all__ = [
@@ -240,11 +241,9 @@ def conditional_probability_of_purchases_upto(
 
     the MBG/NBD analogue of Fader & Hardie's conditional PMF of the BG/NBD (2007 note).
     """
-    alive = np.asarray(probability_alive(ops, x, t_x, T, r, alpha, a, b), dtype=float)[..., None]
+    alive = probability_alive(ops, x, t_x, T, r, alpha, a, b)
     new = bgnbd.probability_of_purchases_new_upto(ops, t, n_max, r + x, alpha + T, a, b + x + 1)
-    out = alive * new
-    out[..., 0] += 1 - alive[..., 0]
-    return np.clip(out, 0.0, 1.0)
+    return alive_or_dead_pmf(alive, new)
 
 
 def conditional_probability_of_purchases(

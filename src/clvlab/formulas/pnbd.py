@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from clvlab.formulas._alive import alive_or_dead_pmf
 from clvlab.formulas._ops import Ops
 from clvlab.formulas._schedule import discounted_increments
 
@@ -580,11 +581,9 @@ def conditional_probability_of_purchases_upto(
     which equals eq. 16 of Fader & Hardie (2006 note, "Deriving the conditional PMF of the
     Pareto/NBD model") without its hypergeometric functions. NumPy backend only.
     """
-    alive = np.asarray(probability_alive(ops, x, t_x, T, r, alpha, s, beta))[..., None]
+    alive = probability_alive(ops, x, t_x, T, r, alpha, s, beta)
     new = probability_of_purchases_new_upto(ops, t, n_max, r + x, alpha + T, s, beta + T)
-    out = alive * new
-    out[..., 0] += 1 - alive[..., 0]
-    return np.clip(out, 0.0, 1.0)
+    return alive_or_dead_pmf(alive, new)
 
 
 def conditional_probability_of_purchases(

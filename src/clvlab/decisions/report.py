@@ -85,7 +85,8 @@ def decide(
     The settings are those of :func:`clvlab.predict_customers` (the forecast covers
     ``horizon`` periods of ``unit``, rounded up, and is undiscounted); ``group_by``
     ``None`` skips the groups, ``cac`` ``None`` the acquisition table,
-    ``segments=False`` and ``forecast=False`` the others.
+    ``segments=False`` and ``forecast=False`` the others. ``seed`` seeds every random
+    step: the groups' sampling term and the forecast's predictive simulation.
     """
     common: dict[str, Any] = {
         "horizon": horizon,
@@ -100,7 +101,7 @@ def decide(
             purchase, spend, rfm, quantiles=quantiles, thresholds=thresholds, **common
         )
     if group_by is not None:
-        result.groups = compare_groups(purchase, spend, rfm, group_by, **common)
+        result.groups = compare_groups(purchase, spend, rfm, group_by, seed=seed, **common)
     if forecast:
         periods = int(-(-float(horizon) // 1))
         result.forecast = revenue_forecast(

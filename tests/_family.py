@@ -3,30 +3,40 @@ the customers they are checked on.
 
 The suites (``tests/test_model_family.py``, ``tests/models/test_family_oracles.py``)
 parametrize over :func:`clvlab.purchase_models`, so a newly registered model is checked
-without editing them, in the spirit of scikit-learn's ``parametrize_with_checks``.
+without editing them, in the spirit of scikit-learn's ``parametrize_with_checks``. Each
+model gets data of its kind (:func:`kind`): continuous-time models the CDNOW sample in
+weeks, discrete-time ones (BG/BB) the donations cohort in yearly opportunities
+(:func:`donations_log`).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 import clvlab
-from clvlab.formulas import numpy_ops
+from clvlab.formulas import bgbb, numpy_ops
+from clvlab.formulas.contract import is_discrete
 
 __all__ = [
     "BAYES_FIT",
+    "CONTINUOUS",
+    "DISCRETE_HISTORIES",
+    "FHS_2010",
     "HEAVY_BUYER",
     "HISTORIES",
     "NAMES",
     "columns",
+    "donations_log",
+    "donations_rfm",
     "fit_bayes",
     "fit_mle",
     "formula_params",
     "histories",
+    "kind",
     "loglik_per_customer",
 ]
 
@@ -55,10 +65,100 @@ HISTORIES = np.array(
 BAYES_FIT: dict[str, Any] = {"method": "nuts", "draws": 100, "tune": 100, "chains": 1}
 
 
-def histories() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, t_x, T)`` of :data:`HISTORIES` as three float arrays."""
-    x, t_x, T = HISTORIES.T
+#: Histories ``(x, t_x, n)`` in yearly opportunities spanning the donations cohort (6
+#: calibration opportunities): lapsed, light, regular and every-year donors, and a long
+#: history of 30 opportunities.
+DISCRETE_HISTORIES = np.array(
+    [
+        (0.0, 0.0, 6.0),
+        (0.0, 0.0, 1.0),
+        (1.0, 1.0, 6.0),
+        (2.0, 6.0, 6.0),
+        (4.0, 5.0, 6.0),
+        (6.0, 6.0, 6.0),
+        (20.0, 29.0, 30.0),
+    ]
+)
+
+#: BG/BB on the donations data, Fader, Hardie & Shang (2010), section 4.
+FHS_2010 = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+
+
+def kind(name: str) -> Literal["continuous", "discrete"]:
+    """The data kind of the registered model ``name``."""
+    discrete = is_discrete(clvlab.purchase_models()[name].formulas)
+    return "discrete" if discrete else "continuous"
+
+
+#: The registered continuous-time models (the CDNOW oracles of
+#: ``tests/models/test_family_oracles.py``; BG/BB's are in ``tests/formulas/test_bgbb.py``
+#: and ``tests/models/test_bgbb_model.py``).
+CONTINUOUS: tuple[str, ...] = tuple(n for n in NAMES if kind(n) == "continuous")
+
+
+def histories(
+    which: str = "continuous",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, t_x, T)`` of :data:`HISTORIES` (or :data:`DISCRETE_HISTORIES` for
+    ``"discrete"``) as three float arrays."""
+    x, t_x, T = (DISCRETE_HISTORIES if which == "discrete" else HISTORIES).T
     return x.copy(), t_x.copy(), T.copy()
+
+
+def donations_log(seed: int = 16) -> pd.DataFrame:
+    """A yearly transaction log whose calibration summary is the donations data.
+
+    Each of the 11,104 donors of ``clvlab.datasets.load_donations()`` gives in 1995 (the
+    trial year), in ``1995 + t_x`` and in the ``x - 1`` years right after 1995, so
+    that ``clvlab.opportunity_summary(..., calibration_end="2001-12-31")`` gives back
+    their ``(x, t_x, n = 6)``. The holdout years 2002-2006 are simulated from BG/BB at
+    the published estimates (:data:`FHS_2010`, ``bgbb.simulate_counts``), and every
+    gift has a Gamma-Gamma amount (seeded).
+    """
+    rows = clvlab.datasets.load_donations()
+    donors = rows.loc[rows.index.repeat(rows["weight"])].reset_index(drop=True)
+    x, t_x, n = (donors[c].to_numpy(dtype=np.int64) for c in ("frequency", "recency", "periods"))
+    rng = np.random.default_rng(seed)
+    ids, years = [np.arange(len(donors))], [np.full(len(donors), 1995)]
+    for k in range(1, int(n.max()) + 1):
+        # opportunity k has a gift when it is the last one or among the first x - 1
+        gift = (x > 0) & ((k == t_x) | (k < x))
+        ids.append(np.flatnonzero(gift))
+        years.append(np.full(int(gift.sum()), 1995 + k))
+    draws = {p: np.array([v]) for p, v in FHS_2010.items()}
+    ends = np.arange(1.0, 6.0)
+    holdout = bgbb.simulate_counts(
+        rng, ends, x.astype(float), t_x.astype(float), n.astype(float), draws
+    )
+    per_year = np.diff(holdout, axis=-1, prepend=0.0)
+    for k in range(per_year.shape[-1]):
+        gift = per_year[:, k] > 0
+        ids.append(np.flatnonzero(gift))
+        years.append(np.full(int(gift.sum()), 2002 + k))
+    customer = np.concatenate(ids)
+    year = np.concatenate(years)
+    # Gamma-Gamma spend (Fader & Hardie 2013): each donor's rate nu ~ Gamma(3, 1/10),
+    # each gift ~ Gamma(4, nu)
+    nu = rng.gamma(3.0, 0.1, len(donors))
+    return pd.DataFrame(
+        {
+            "customer_id": customer + 1,
+            "date": pd.to_datetime(pd.Series(year).astype(str) + "-06-30").to_numpy(),
+            "spend": np.round(rng.gamma(4.0, 1.0 / nu[customer]), 2) + 0.01,
+        }
+    )
+
+
+def donations_rfm(log: pd.DataFrame) -> pd.DataFrame:
+    """The discrete-time table of :func:`donations_log`: calibration 1996-2001 (6
+    yearly opportunities after the 1995 trial), holdout 2002-2006."""
+    return clvlab.opportunity_summary(
+        log,
+        monetary_value_col="spend",
+        grain="Y",
+        calibration_end="2001-12-31",
+        observation_end="2006-12-31",
+    )
 
 
 def fit_mle(name: str, rfm: pd.DataFrame, **kwargs: Any) -> clvlab.PurchaseModel:

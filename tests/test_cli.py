@@ -188,7 +188,7 @@ BAD_ARGUMENTS = [
     (["--penalizer", "-0.1"], r"penalizer must be zero or positive, got -0\.1"),
     (["--penalizer", "nan"], r"penalizer must be a finite number, got nan"),
     (["--seed", "-1"], r"seed must be an integer >= 0, got -1"),
-    (["--time-unit", "Q"], r"argument --time-unit: invalid choice: 'Q'"),
+    (["--time-unit", "H"], r"argument --time-unit: invalid choice: 'H'"),
     (["--horizon-unit", "fortnight"], r"argument --horizon-unit: invalid choice"),
     (["--method", "sgd"], r"argument --method: invalid choice: 'sgd'"),
     (["--uncertainty", "jackknife"], r"argument --uncertainty: invalid choice"),

@@ -71,11 +71,11 @@ def test_check_settings_returns_a_copy_and_leaves_the_input() -> None:
         ({"method": "sgd"}, r"method must be one of \['advi', 'map', 'mle', 'nuts'\]"),
         (
             {"purchase_model": "paretonbd"},
-            r"purchase model must be one of \['bgnbd', 'mbgnbd', 'pnbd'\]",
+            r"purchase model must be one of \['bgbb', 'bgnbd', 'mbgnbd', 'pnbd'\]",
         ),
         ({"spend_model": "x"}, r"spend model must be one of \['gamma_gamma'\]"),
         ({"uncertainty": "jackknife"}, r"uncertainty must be one of \['bootstrap', 'laplace'\]"),
-        ({"time_unit": "Q"}, r"unknown time unit 'Q'"),
+        ({"time_unit": "H"}, r"unknown time unit 'H'"),
         ({"customer_col": ""}, r"customer_col must be a column name, got ''"),
         ({"run_id": ""}, r"run_id must be a non-empty text, got ''"),
         ({"calibration_end": "31/02/2020"}, r"calibration_end must be a date such as"),

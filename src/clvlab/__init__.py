@@ -49,6 +49,7 @@ from clvlab.export import export, read_export
 from clvlab.io import load
 from clvlab.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
     GammaGamma,
     ModifiedBetaGeo,
     ParetoNBD,
@@ -63,6 +64,7 @@ from clvlab.predict.table import CustomerPredictions, predict_customers
 __all__ = [
     "ArgumentError",
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "ClvlabError",
     "ConvergenceError",
     "CustomerPredictions",

@@ -242,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-unit",
         default="W",
         type=_units,
-        choices=["D", "W", "M", "Y"],
-        help="time unit of the model: D, W, M or Y (default: W, weeks)",
+        choices=["D", "W", "M", "Q", "Y"],
+        help="time unit of the model: D, W, M, Q or Y (default: W, weeks); for a "
+        "discrete-time purchase model (bgbb) the opportunity: one per day, week, month, "
+        "quarter or year",
     )
     data.add_argument(
         "--drop-invalid",
@@ -305,8 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--horizon-unit",
         default="M",
         type=_units,
-        choices=["D", "W", "M", "Y"],
-        help="unit of --horizon and --discount-rate (default: M, months)",
+        choices=["D", "W", "M", "Q", "Y"],
+        help="unit of --horizon and --discount-rate (default: M, months; for bgbb, the "
+        "opportunity of --time-unit, e.g. Y)",
     )
     pred.add_argument(
         "--discount-rate",

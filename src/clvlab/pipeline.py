@@ -40,6 +40,7 @@ from clvlab.arguments import (
     check_probability,
     check_rate,
 )
+from clvlab.data.discrete import opportunity_summary
 from clvlab.data.ids import id_text, id_texts
 from clvlab.data.rfm import rfm_summary
 from clvlab.data.transactions import DateUnit
@@ -55,9 +56,11 @@ from clvlab.errors import (
     ExportError,
 )
 from clvlab.export import check_target
+from clvlab.formulas.contract import is_discrete
 from clvlab.models.base import METHODS, UNCERTAINTIES, BaseModel, Method
 from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.models.purchase import PurchaseModel, purchase_models
+from clvlab.predict.clv import cash_flow_schedule
 from clvlab.predict.table import METRICS, CustomerPredictions, predict_customers
 from clvlab.units import convert, normalize_unit
 
@@ -75,7 +78,7 @@ __all__ = [
     "run_pipeline",
 ]
 
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 #: the registered purchase models by name (the registry: clvlab.purchase_models)
 PURCHASE_MODELS = purchase_models()
 SPEND_MODELS = {GammaGamma.name: GammaGamma}
@@ -235,6 +238,16 @@ def check_settings(settings: PipelineSettings) -> PipelineSettings:
             "decision tables (segments, groups, forecast, CAC) need finite intervals, which "
             "--point-estimates-only gives up; drop one of them"
         )
+    purchase_model = _choice("purchase model", s.purchase_model, PURCHASE_MODELS)
+    if is_discrete(PURCHASE_MODELS[purchase_model].formulas):
+        # whole opportunities of time_unit in every cash-flow period, before any work
+        cash_flow_schedule(
+            check_positive("horizon", s.horizon),
+            horizon_unit,
+            time_unit,
+            check_rate("discount_rate", rate),
+            purchase_model=PURCHASE_MODELS[purchase_model],
+        )
     return dataclasses.replace(
         s,
         segments=segments,
@@ -243,7 +256,7 @@ def check_settings(settings: PipelineSettings) -> PipelineSettings:
         calibration_end=_date_setting("calibration_end", s.calibration_end),
         observation_end=_date_setting("observation_end", s.observation_end),
         time_unit=time_unit,
-        purchase_model=_choice("purchase model", s.purchase_model, PURCHASE_MODELS),
+        purchase_model=purchase_model,
         # "gamma-gamma" was the CLI's spelling of the model's name, "gamma_gamma"
         spend_model=_choice("spend model", str(s.spend_model).replace("-", "_"), SPEND_MODELS),
         method=_choice("method", s.method, METHODS),
@@ -483,12 +496,16 @@ def _summarise(transactions: pd.DataFrame, s: PipelineSettings) -> pd.DataFrame:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         try:
-            rfm = rfm_summary(
+            # a discrete-time model counts opportunities of time_unit (its grain)
+            discrete = is_discrete(PURCHASE_MODELS[s.purchase_model].formulas)
+            summary: Any = opportunity_summary if discrete else rfm_summary
+            unit = {"grain": s.time_unit} if discrete else {"time_unit": s.time_unit}
+            rfm = summary(
                 transactions,
                 customer_id_col=s.customer_col,
                 datetime_col=s.date_col,
                 monetary_value_col=s.amount_col,
-                time_unit=s.time_unit,
+                **unit,
                 calibration_end=s.calibration_end,
                 observation_end=s.observation_end,
                 datetime_format=s.date_format,

@@ -1,8 +1,10 @@
 """Time units and calendar conversions.
 
 clvlab measures time continuously in a named unit. Calendar conversions use the Julian
-year of 365.25 days; a month is a twelfth of it (30.4375 days). No other factors are used
-anywhere in the package.
+year of 365.25 days; a month is a twelfth of it (30.4375 days), a quarter a fourth
+(91.3125 days). No other factors are used anywhere in the package. A discrete-time table
+(:func:`clvlab.opportunity_summary`) records its grain as its time unit: one
+opportunity is one such unit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ DAYS_PER_UNIT: Final[dict[str, float]] = {
     "D": 1.0,
     "W": 7.0,
     "M": DAYS_PER_YEAR / 12.0,
+    "Q": DAYS_PER_YEAR / 4.0,
     "Y": DAYS_PER_YEAR,
 }
 _ALIASES: Final[dict[str, str]] = {
@@ -33,13 +36,15 @@ _ALIASES: Final[dict[str, str]] = {
     "weeks": "W",
     "month": "M",
     "months": "M",
+    "quarter": "Q",
+    "quarters": "Q",
     "year": "Y",
     "years": "Y",
 }
 
 
 def normalize_unit(unit: str) -> str:
-    """Return the canonical one-letter code (``D``, ``W``, ``M``, ``Y``) of ``unit``.
+    """Return the canonical one-letter code (``D``, ``W``, ``M``, ``Q``, ``Y``) of ``unit``.
 
     Examples
     --------
@@ -52,7 +57,7 @@ def normalize_unit(unit: str) -> str:
 
         raise ArgumentError(
             f"unknown time unit {unit!r}; use one of {sorted(DAYS_PER_UNIT)} "
-            "(day, week, month = 365.25/12 days, year = 365.25 days)"
+            "(day, week, month = 365.25/12 days, quarter = 365.25/4 days, year = 365.25 days)"
         )
     return str(code)
 
@@ -79,7 +84,13 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     return float(value) * days_per_unit(from_unit) / days_per_unit(to_unit)
 
 
-_UNIT_NAMES: Final[dict[str, str]] = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
+_UNIT_NAMES: Final[dict[str, str]] = {
+    "D": "days",
+    "W": "weeks",
+    "M": "months",
+    "Q": "quarters",
+    "Y": "years",
+}
 
 
 def _named(unit: str) -> str:

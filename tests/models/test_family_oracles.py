@@ -5,7 +5,10 @@ Every registered purchase model names the lifetimes fitter of its maximum-likeli
 path (``lifetimes_fitter``), so lifetimes is the oracle of every model of the registry:
 the same fitter, fitted on the same data *unfolded* (one row per customer, lifetimes'
 own optimiser), and the same fitter's predictions at clvlab's estimate. The published
-fits and the heavy buyer's values are checked for MBG/NBD and Pareto/NBD by name.
+fits and the heavy buyer's values are checked for MBG/NBD and Pareto/NBD by name. The
+continuous-time models only (``tests._family.CONTINUOUS``): BG/BB's lifetimes and
+published oracles, on the donations data, are in ``tests/formulas/test_bgbb.py`` and
+``tests/models/test_bgbb_model.py``.
 
 Sources:
 
@@ -36,7 +39,8 @@ import clvlab
 from clvlab.formulas import numpy_ops
 from clvlab.inference._lifetimes import lifetimes_module
 from tests import _family as family
-from tests._family import HEAVY_BUYER, NAMES
+from tests._family import CONTINUOUS as NAMES
+from tests._family import HEAVY_BUYER
 
 # BTYD walkthrough: mean holdout purchases by calibration frequency 0..7+ (CDNOW sample).
 BTYD_ACTUAL = [0.2367, 0.6970, 1.3925, 1.56, 2.5323, 2.9474, 3.8621, 6.3594]

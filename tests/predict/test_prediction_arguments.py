@@ -148,8 +148,10 @@ def test_per_period_rate_and_schedule() -> None:
         clvlab.per_period_rate(NAN, "M")
     with pytest.raises(ArgumentError, match=r"annual_rate must be greater than -1"):
         clvlab.per_period_rate(-1.0, "M")
-    with pytest.raises(ArgumentError, match=r"unknown time unit 'Q'"):
-        clvlab.per_period_rate(0.1, "Q")
+    with pytest.raises(ArgumentError, match=r"unknown time unit 'H'"):
+        clvlab.per_period_rate(0.1, "H")
+    # a quarter is a fourth of a 365.25-day year (units.py): 4 quarters compound to 10%
+    assert (1 + clvlab.per_period_rate(0.1, "Q")) ** 4 == pytest.approx(1.1, rel=1e-14)
     with pytest.raises(ArgumentError, match=r"horizon must be positive"):
         cash_flow_schedule(-3, "M", "W", 0.0)
     with pytest.raises(ArgumentError, match=r"discount_rate must be a finite number"):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.data.ids import factorize_ids
-from clvlab.data.rfm import _META_KEY, _unique_customer_days
+from clvlab.data.rfm import _META_KEY, _unique_customer_days, rfm_metadata, validate_rfm
 from clvlab.data.transactions import (
     FIRST_DAY,
     LAST_DAY,
@@ -38,10 +38,10 @@ from clvlab.data.transactions import (
     parse_day,
     validate_transactions,
 )
-from clvlab.data.validation import InvalidPolicy
+from clvlab.data.validation import InvalidPolicy, Validator
 from clvlab.errors import ArgumentError, DataQualityWarning, DataValidationError
 
-__all__ = ["GRAINS", "normalize_grain", "opportunity_summary"]
+__all__ = ["GRAINS", "normalize_grain", "opportunity_summary", "validate_opportunities"]
 
 #: The opportunity grains and their names.
 GRAINS: Final[dict[str, str]] = {
@@ -397,3 +397,62 @@ def opportunity_summary(
         "dates_read_as": cols.date_convention,
     }
     return result
+
+
+#: What every refusal of a discrete-time table suggests.
+_BUILD_IT = (
+    "Build the table with clvlab.opportunity_summary(transactions, grain=...), which "
+    "counts whole opportunities per customer"
+)
+
+
+def validate_opportunities(rfm: pd.DataFrame, model: str = "BG/BB") -> pd.DataFrame:
+    """Check a discrete-time table ``(x, t_x, n)`` for a discrete-time model.
+
+    :func:`~clvlab.validate_rfm`'s rules, and: ``frequency`` (x), ``recency`` (t_x) and
+    ``T`` (n) are whole numbers of opportunities with ``x <= t_x <= n`` (``x = 0``
+    exactly when ``t_x = 0``, already a rule of every RFM table); and the table is not
+    a continuous-time RFM table (one whose metadata records another ``kind``, as
+    :func:`~clvlab.rfm_summary`'s ``"rfm"``): its recency and T are durations, not
+    counts of opportunities. A table without metadata (built by hand) is accepted when
+    its numbers are whole.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`~clvlab.validate_rfm`'s table; the input is not modified.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the rule, the offending customers and the fix (build the table with
+        :func:`opportunity_summary`).
+    """
+    kind = rfm_metadata(rfm).get("kind") if isinstance(rfm, pd.DataFrame) else None
+    if kind is not None and kind != "discrete":
+        raise DataValidationError(
+            "<rfm>",
+            f"this table records kind {kind!r}: its recency and T are durations in "
+            f"continuous time, but {model} counts transaction opportunities",
+            hint=_BUILD_IT + " (one opportunity per year, quarter, ...)",
+        )
+    table = validate_rfm(rfm)
+    check = Validator(ids=table.index.to_numpy())
+    for name in ("recency", "T"):
+        values = table[name].to_numpy(dtype=float)
+        check.check(
+            name,
+            f"is not a whole number of opportunities ({model} is a discrete-time model)",
+            values != np.round(values),
+            _BUILD_IT,
+            values=values,
+        )
+    x, t_x = table["frequency"].to_numpy(dtype=float), table["recency"].to_numpy(dtype=float)
+    check.check(
+        "frequency",
+        "exceeds recency: x transactions need at least x opportunities up to the last one",
+        x > t_x,
+        _BUILD_IT,
+        values=x,
+    )
+    return table

@@ -228,7 +228,9 @@ def new_customer_value_draws(
             f"{MAX_PATH_VALUES:,} that keeps memory bounded; use a coarser unit (e.g. "
             "unit='M' or 'Y'), a shorter horizon, or refit with fewer draws"
         )
-    ends, discounts = cash_flow_schedule(horizon, unit, model_unit, discount_rate)
+    ends, discounts = cash_flow_schedule(
+        horizon, unit, model_unit, discount_rate, purchase_model=purchase
+    )
     names = tuple(purchase.formulas.PARAMS)
 
     def path(params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:

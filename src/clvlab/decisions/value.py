@@ -106,7 +106,9 @@ class CustomerValue:
         self.discount_rate, self.margin, self.time_unit = discount_rate, margin, rfm_unit
         self.table = clv_table(rfm)
         check_extrapolation(horizon, unit, rfm_unit, self.table["T"].to_numpy())
-        self.ends, self.discounts = cash_flow_schedule(horizon, unit, rfm_unit, discount_rate)
+        self.ends, self.discounts = cash_flow_schedule(
+            horizon, unit, rfm_unit, discount_rate, purchase_model=purchase
+        )
         source = paired_source(purchase, spend)
         self.source = source
         self.draws = source.params

@@ -44,6 +44,7 @@ from clvlab.formulas._ops import Ops
 from clvlab.formulas._schedule import discounted_increments
 
 __all__ = [
+    "DISCRETE",
     "PARAMS",
     "alive_parameters",
     "conditional_expected_purchases",
@@ -65,6 +66,8 @@ __all__ = [
 
 Array = Any
 PARAMS = ("alpha", "beta", "gamma", "delta")
+#: A discrete-time model: histories and horizons are whole numbers of opportunities.
+DISCRETE = True
 
 #: Below this argument ``log_rising`` is a difference of ``gammaln``; above it, Stirling.
 _STIRLING_FROM = 10.0

@@ -24,6 +24,10 @@ every function broadcasts, so parameters may carry leading (chain, draw) axes):
 
 ``PARAMS``
     The parameter names.
+``DISCRETE`` (optional, default ``False``)
+    ``True`` for a discrete-time model (BG/BB): its ``x, t_x, T`` and every horizon
+    ``t`` are whole numbers of transaction opportunities, so the prediction layer
+    refuses a table or horizon that is not (:func:`is_discrete`).
 ``loglik(ops, x, t_x, T, **params)``
     The individual log-likelihood (every backend: NumPy, pytensor, autograd).
 ``probability_alive(ops, x, t_x, T, **params)``, ``probability_alive_after(ops, t, ...)``
@@ -59,7 +63,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CONTRACT", "check_contract"]
+__all__ = ["CONTRACT", "check_contract", "is_discrete"]
 
 #: The functions every purchase-model formula module defines.
 CONTRACT = (
@@ -93,3 +97,9 @@ def check_contract(module: ModuleType) -> ModuleType:
             f"{', '.join(missing)} (see clvlab.formulas.contract)"
         )
     return module
+
+
+def is_discrete(module: ModuleType) -> bool:
+    """Whether the formula module is of a discrete-time model (its ``DISCRETE``, ``False``
+    when it does not say): histories and horizons are whole numbers of opportunities."""
+    return bool(getattr(module, "DISCRETE", False))

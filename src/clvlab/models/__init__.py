@@ -2,6 +2,7 @@
 
 from clvlab.models.base import BaseModel, FitData
 from clvlab.models.beta_geo import BetaGeo
+from clvlab.models.beta_geo_beta_binom import BetaGeoBetaBinom
 from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.models.modified_beta_geo import ModifiedBetaGeo
 from clvlab.models.pareto_nbd import ParetoNBD
@@ -11,6 +12,7 @@ from clvlab.priors import Prior
 __all__ = [
     "BaseModel",
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "FitData",
     "GammaGamma",
     "ModifiedBetaGeo",

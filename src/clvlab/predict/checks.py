@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from clvlab.arguments import check_ci_prob, check_count, check_nonnegative, check_positive
-from clvlab.data.rfm import validate_rfm
 from clvlab.errors import ArgumentError
+from clvlab.formulas.contract import is_discrete
 from clvlab.inference.draws import interval
-from clvlab.predict.customer import PurchasePredictions
+from clvlab.predict.customer import PurchasePredictions, history_table, whole_opportunities
 from clvlab.predict.engine import summary_table
 from clvlab.units import check_time_units, model_time_unit
 
@@ -52,7 +52,7 @@ def frequency_check(
     n_draws = check_count("n_draws", n_draws)
     max_frequency = check_count("max_frequency", max_frequency)
     ci_prob = check_ci_prob(ci_prob)
-    table = validate_rfm(rfm)
+    table = history_table(model.formulas, rfm, model.display_name)
     rng = np.random.default_rng(seed)
     if kind == "posterior":
         model.check_fitted()
@@ -96,7 +96,10 @@ def frequency_recency_matrix(
     Rows are frequencies 0..``max_frequency`` (default 40), columns ``n_recency``
     recencies from 0 to ``T`` (in the unit the model was fitted in, which
     ``attrs["clvlab"]["time_unit"]`` records). Cells with ``frequency = 0`` and
-    ``recency > 0`` are impossible and left empty (NaN). ``quantity`` is the expected
+    ``recency > 0`` are impossible and left empty (NaN). For a discrete-time model
+    (BG/BB) ``T`` and ``t`` are whole numbers of opportunities, the recencies are whole
+    (0 to ``T`` in steps of ``ceil(T / (n_recency - 1))``, at most ``n_recency``), and
+    cells with ``frequency > recency`` are impossible too. ``quantity`` is the expected
     purchases in the next ``t`` periods or P(alive), at the model's point estimate.
     """
     _check_purchase_model(model, "frequency_recency_matrix")
@@ -112,8 +115,17 @@ def frequency_recency_matrix(
     unit = model_time_unit(model)  # the grid is built in the model's own unit
     x = np.arange(max_frequency + 1, dtype=float)
     recency = np.linspace(0.0, T, n_recency)
+    discrete = is_discrete(model.formulas)
+    if discrete:
+        # whole opportunities: T and t whole, recencies the whole numbers of the grid
+        T = float(whole_opportunities(model.formulas, "T", T, unit, model.display_name))
+        t = float(whole_opportunities(model.formulas, "t", t, unit, model.display_name))
+        # a regular grid of whole recencies: steps of ceil(T / (n_recency - 1))
+        step = max(1, int(np.ceil(T / (n_recency - 1))))
+        recency = np.arange(0.0, T + 1, step)
     xx, rr = np.meshgrid(x, recency, indexing="ij")
-    valid = (xx > 0) == (rr > 0)
+    # x > 0 exactly when recency > 0; in discrete time also x <= recency
+    valid = ((xx > 0) == (rr > 0)) & ((xx <= rr) | (not discrete))
     grid = pd.DataFrame({"frequency": xx[valid], "recency": rr[valid], "T": float(T)})
     grid["frequency"] = grid["frequency"].astype(np.int64)
     if quantity == "expected_purchases":
@@ -127,7 +139,13 @@ def frequency_recency_matrix(
         index=pd.Index(x.astype(int), name="frequency"),
         columns=pd.Index(recency, name="recency"),
     )
-    frame.attrs["clvlab"] = {"quantity": quantity, "T": T, "t": t, "time_unit": unit}
+    frame.attrs["clvlab"] = {
+        "quantity": quantity,
+        "T": T,
+        "t": t,
+        "time_unit": unit,
+        "discrete": discrete,
+    }
     return frame
 
 

@@ -43,7 +43,13 @@ from clvlab.data.validation import Validator
 from clvlab.errors import ArgumentError
 from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.inference.draws import IntervalKind
-from clvlab.predict.customer import PurchasePredictions, alive_term, history
+from clvlab.predict.customer import (
+    PurchasePredictions,
+    alive_term,
+    history,
+    history_table,
+    whole_opportunities,
+)
 from clvlab.predict.engine import DrawSource, predict_frame
 from clvlab.predict.terms import SharedTerm, distinct
 from clvlab.units import check_time_units, convert, normalize_unit
@@ -80,12 +86,21 @@ def per_period_rate(annual_rate: float, unit: str) -> float:
 
 
 def cash_flow_schedule(
-    horizon: float, unit: str, time_unit: str, discount_rate: float
+    horizon: float,
+    unit: str,
+    time_unit: str,
+    discount_rate: float,
+    *,
+    purchase_model: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Period ends in the RFM's time unit and their discount factors.
 
     ``horizon`` (finite, > 0) counts periods of ``unit``; the last period may be partial.
-    ``discount_rate`` is per period (finite, > -1).
+    ``discount_rate`` is per period (finite, > -1). For a discrete-time
+    ``purchase_model`` (BG/BB) every period end must be a whole number of opportunities
+    (:func:`clvlab.predict.customer.whole_opportunities`): ``unit`` the table's time
+    unit (or a multiple of it) and a whole ``horizon``, else
+    :class:`~clvlab.errors.ArgumentError`.
 
     Examples
     --------
@@ -97,6 +112,14 @@ def cash_flow_schedule(
     discount_rate = check_rate("discount_rate", discount_rate)
     k = np.arange(1, math.ceil(horizon) + 1, dtype=float)
     ends = np.minimum(k, horizon) * convert(1.0, unit, time_unit)
+    if purchase_model is not None:
+        ends = whole_opportunities(
+            purchase_model.formulas,
+            f"the cash-flow period end of horizon={horizon:g}, unit={unit!r},",
+            ends,
+            time_unit,
+            purchase_model.display_name,
+        )
     with np.errstate(over="ignore"):
         discounts = (1.0 + discount_rate) ** -k
     if not np.isfinite(discounts[-1]) or discounts[-1] > 1e300:
@@ -199,6 +222,9 @@ def check_clv_arguments(
             "time_unit= with the unit of its recency and T (e.g. time_unit='W'), or build "
             "the table with clvlab.rfm_summary, which records it"
         )
+    # a discrete-time model: whole opportunities in the table and in every period end
+    history_table(purchase_model.formulas, rfm, purchase_model.display_name)
+    cash_flow_schedule(horizon, unit, rfm_unit, discount_rate, purchase_model=purchase_model)
     return horizon, unit, discount_rate, margin, rfm_unit
 
 
@@ -289,7 +315,9 @@ def clv(
         purchase_model, spend_model, rfm, horizon, unit, discount_rate, margin, time_unit, "clv"
     )
     table = clv_table(rfm)
-    ends, discounts = cash_flow_schedule(horizon, unit, rfm_unit, discount_rate)
+    ends, discounts = cash_flow_schedule(
+        horizon, unit, rfm_unit, discount_rate, purchase_model=purchase_model
+    )
     source = paired_source(purchase_model, spend_model)
     # P(alive) depends on (x, t_x, T) only and the discounted purchases on (x, T) only:
     # both are computed once per distinct key and parameter draw, then gathered.

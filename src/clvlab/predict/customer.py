@@ -24,9 +24,12 @@ from clvlab.arguments import (
     check_nonnegative,
     check_times,
 )
+from clvlab.data.discrete import validate_opportunities
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
+from clvlab.errors import ArgumentError
 from clvlab.formulas import numpy_gather_ops as ops
+from clvlab.formulas.contract import is_discrete
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
 from clvlab.predict.terms import SharedTerm, distinct, shared_term
@@ -35,7 +38,14 @@ from clvlab.units import check_time_units, model_time_unit
 if TYPE_CHECKING:
     from clvlab.inference.spec import FitData, FittedModel
 
-__all__ = ["PurchasePredictions", "SpendPredictions", "alive_term", "history"]
+__all__ = [
+    "PurchasePredictions",
+    "SpendPredictions",
+    "alive_term",
+    "history",
+    "history_table",
+    "whole_opportunities",
+]
 
 Result = pd.DataFrame | tuple[pd.DataFrame, xr.DataArray]
 _HISTORY = ("frequency", "recency", "T")
@@ -76,6 +86,55 @@ def history(cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.
     return cols["frequency"], cols["recency"], cols["T"]
 
 
+#: How far from a whole number a horizon of a discrete-time model may be (rounding of a
+#: unit conversion, e.g. 4 quarters in years) before it is refused.
+_WHOLE_TOLERANCE = 1e-9
+
+
+def whole_opportunities(
+    formulas: ModuleType, name: str, values: Any, time_unit: str | None, model: str
+) -> Any:
+    """``values`` (horizons in the table's time unit) as they are for a continuous-time
+    model; for a discrete-time one (:func:`clvlab.formulas.contract.is_discrete`) they
+    must be whole numbers of opportunities, returned exactly whole.
+
+    Raises
+    ------
+    ArgumentError
+        A discrete-time model and a value that is not a whole number of opportunities,
+        naming the fix (a horizon in whole opportunities, ``unit=`` the grain).
+    """
+    if not is_discrete(formulas):
+        return values
+    array = np.asarray(values, dtype=float)
+    whole = np.round(array)
+    off = np.abs(array - whole) > _WHOLE_TOLERANCE * np.maximum(1.0, np.abs(whole))
+    if np.any(off):
+        bad = float(array[off].flat[0])
+        unit = f"({time_unit!r}) " if time_unit else ""
+        raise ArgumentError(
+            f"{name} = {bad:g} is not a whole number of opportunities: {model} is a "
+            f"discrete-time model whose time unit {unit}is one transaction opportunity. "
+            f"Give {name} in whole opportunities"
+            + (
+                f" (for clvlab.clv, predict_customers and the decision tables: a whole "
+                f"horizon with unit={time_unit!r}, e.g. horizon=5, unit={time_unit!r})"
+                if time_unit
+                else ""
+            )
+        )
+    return whole if np.ndim(values) else float(whole)
+
+
+def history_table(formulas: ModuleType, rfm: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The validated history table of a purchase model: :func:`clvlab.validate_rfm`, and
+    for a discrete-time model also whole opportunities
+    (:func:`clvlab.data.discrete.validate_opportunities`)."""
+    if is_discrete(formulas):
+        return validate_opportunities(rfm, model)
+    return validate_rfm(rfm)
+
+
 def alive_term(formulas: ModuleType, table: pd.DataFrame) -> tuple[np.ndarray, SharedTerm]:
     """Each row's code of its distinct ``(x, t_x, T)`` and the term P(alive at T) per
     distinct triple and draw, shared by every prediction of a
@@ -104,8 +163,12 @@ class PurchasePredictions(_FittedAttributes):
         """The validated table and its time unit, checked against the model's
         (:func:`clvlab.units.check_time_units`)."""
         _as_model(self).check_fitted()
-        table = validate_rfm(rfm)
+        table = history_table(self.formulas, rfm, self.display_name)
         return table, check_time_units(table, self, time_unit=time_unit)
+
+    def _horizon(self, t: Any, unit: str | None) -> float:
+        """``t`` checked: finite and >= 0, and whole for a discrete-time model."""
+        return float(whole_opportunities(self.formulas, "t", t, unit, self.display_name))
 
     def expected_purchases(
         self,
@@ -133,6 +196,7 @@ class PurchasePredictions(_FittedAttributes):
         """
         t = check_nonnegative("t", t)
         table, unit = self._history_table(rfm, time_unit)
+        t = self._horizon(t, unit)
         # eq. 10 = P(alive) x the expectation of a customer alive at T, which depends on
         # (x, T) only: computed once per distinct pair and draw (predict.terms)
         f = self.formulas
@@ -189,6 +253,7 @@ class PurchasePredictions(_FittedAttributes):
         """
         t = check_nonnegative("t", t)
         table, unit = self._history_table(rfm, time_unit)
+        t = self._horizon(t, unit)
 
         f = self.formulas
         row_code, alive = alive_term(f, table)
@@ -230,6 +295,7 @@ class PurchasePredictions(_FittedAttributes):
         t = check_nonnegative("t", t)
         n = check_count("n", n, minimum=0)
         table, unit = self._history_table(rfm, time_unit)
+        t = self._horizon(t, unit)
 
         f = self.formulas
 
@@ -270,6 +336,7 @@ class PurchasePredictions(_FittedAttributes):
         ts = np.atleast_1d(check_times("t", t))
         if ts.ndim != 1:
             ts = ts.ravel()
+        ts = whole_opportunities(self.formulas, "t", ts, model_time_unit(model), model.display_name)
         params = param_columns(model.parameter_draws(), model.param_names)
         values = self.formulas.expected_purchases_new(ops, ts[None, :], **params)
         ci = check_ci_prob(model.ci_prob if ci_prob is None else ci_prob)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import clvlab
 from clvlab.bench import _markdown, _run_cell, load_config, run_bench
 from clvlab.models.base import METHODS
+from tests._family import CONTINUOUS
 
 TWO_MODELS = """
 [run]
@@ -58,15 +59,21 @@ def test_defaults_come_from_the_registry(tmp_path: Path) -> None:
 
 
 def test_every_registered_model_and_method_is_accepted(tmp_path: Path) -> None:
+    # every continuous-time model: the bench's datasets are continuous (CDNOW, simulated)
     entries = "".join(
-        f'[[models]]\nmodel = "{m}"\nmethod = "{k}"\n'
-        for m in clvlab.purchase_models()
-        for k in METHODS
+        f'[[models]]\nmodel = "{m}"\nmethod = "{k}"\n' for m in CONTINUOUS for k in METHODS
     )
     config = load_config(_config(tmp_path, entries))
     names = [m["name"] for m in config["models"]]
-    assert len(names) == len(set(names)) == len(clvlab.purchase_models()) * len(METHODS)
+    assert len(names) == len(set(names)) == len(CONTINUOUS) * len(METHODS)
     assert all(m["name"].startswith(f"{m['model']}-{m['method']}-") for m in config["models"])
+
+
+def test_a_discrete_time_model_is_refused_with_the_reason(tmp_path: Path) -> None:
+    discrete = [n for n in clvlab.purchase_models() if n not in CONTINUOUS]
+    assert discrete == ["bgbb"]
+    with pytest.raises(clvlab.ArgumentError, match=r"'bgbb' is a discrete-time model.*opportunity"):
+        load_config(_config(tmp_path, '[[models]]\nmodel = "bgbb"\n'))
 
 
 @pytest.mark.parametrize(

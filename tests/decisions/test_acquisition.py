@@ -23,7 +23,7 @@ from clvlab.decisions.acquisition import (
 )
 from clvlab.formulas import numpy_ops
 from clvlab.predict.clv import paired_source
-from tests._family import NAMES, fit_mle
+from tests._family import CONTINUOUS, fit_mle
 
 #: One month in weeks: 365.25 / 12 days of 7 days (clvlab.units' calendar).
 MONTH_IN_WEEKS = 365.25 / 12 / 7
@@ -121,7 +121,8 @@ def test_total_grows_with_a_long_horizon(bg: clvlab.BetaGeo, gg: clvlab.GammaGam
     assert totals == sorted(totals) and len(set(totals)) == len(totals)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# every continuous-time model on CDNOW; BG/BB on its own data: tests/test_model_family.py
+@pytest.mark.parametrize("name", CONTINUOUS)
 def test_every_purchase_model_runs(
     name: str, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame
 ) -> None:

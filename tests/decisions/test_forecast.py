@@ -25,7 +25,7 @@ from clvlab.decisions.forecast import (
 )
 from clvlab.decisions.value import CustomerValue
 from clvlab.inference.draws import interval
-from tests._family import NAMES, fit_mle
+from tests._family import CONTINUOUS, fit_mle
 
 #: One month in weeks: 365.25 / 12 days of 7 days (clvlab.units' calendar).
 MONTH_IN_WEEKS = 365.25 / 12 / 7
@@ -241,7 +241,8 @@ def test_simulation_mean_matches_expected_value(
 # --- every model, types, properties -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+# every continuous-time model on CDNOW; BG/BB on its own data: tests/test_model_family.py
+@pytest.mark.parametrize("name", CONTINUOUS)
 def test_every_purchase_model(
     name: str, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame, rfm: pd.DataFrame
 ) -> None:

@@ -17,7 +17,7 @@ import clvlab
 from clvlab.decisions import acquisition_cohorts, compare_groups
 from clvlab.decisions.groups import GROUP_METRICS
 from clvlab.inference.draws import interval
-from tests._family import NAMES, fit_mle
+from tests._family import CONTINUOUS, fit_mle
 
 #: One month in weeks: 365.25 / 12 days of 7 days (clvlab.units' calendar).
 MONTH_IN_WEEKS = 365.25 / 12 / 7
@@ -300,7 +300,8 @@ def test_only_one_time_buyers(
     assert np.isfinite(result.differences[["estimate", "lower", "upper"]].to_numpy()).all()
 
 
-@pytest.mark.parametrize("name", NAMES)
+# every continuous-time model on CDNOW; BG/BB on its own data: tests/test_model_family.py
+@pytest.mark.parametrize("name", CONTINUOUS)
 def test_every_purchase_model(
     name: str, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame, small: pd.DataFrame
 ) -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import clvlab
 from clvlab.decisions import value_segments
 from clvlab.decisions.segments import DEFAULT_QUANTILES, tier_bounds
-from tests._family import NAMES, fit_mle
+from tests._family import CONTINUOUS, fit_mle
 
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -218,7 +218,8 @@ def test_predictive_mle(bg: clvlab.BetaGeo, gg: clvlab.GammaGamma, rfm: pd.DataF
 # --- every model, output types, inputs ----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+# every continuous-time model on CDNOW; BG/BB on its own data: tests/test_model_family.py
+@pytest.mark.parametrize("name", CONTINUOUS)
 def test_every_purchase_model(
     name: str, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame, rfm: pd.DataFrame
 ) -> None:

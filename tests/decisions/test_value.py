@@ -22,7 +22,7 @@ from clvlab.decisions.value import (
     summarise,
 )
 from clvlab.inference.draws import interval
-from tests._family import NAMES, fit_mle
+from tests._family import CONTINUOUS, fit_mle
 
 #: One month in weeks: 365.25 / 12 days of 7 days (clvlab.units' calendar).
 MONTH_IN_WEEKS = 365.25 / 12 / 7
@@ -58,7 +58,8 @@ def test_factors_reproduce_clv_draws(
     assert dict(value.parameter_sets()).keys() == {"draws", "point"}
 
 
-@pytest.mark.parametrize("name", NAMES)
+# every continuous-time model on CDNOW; BG/BB on its own data: tests/test_model_family.py
+@pytest.mark.parametrize("name", CONTINUOUS)
 @pytest.mark.parametrize("periods", [6, ONE_PASS_PERIODS + 6])
 def test_cumulative_schedule_is_expected_purchases(
     name: str, periods: int, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame

@@ -18,7 +18,7 @@ import pandas as pd
 
 from clvlab.data.folding import fold
 from clvlab.data.rfm import validate_rfm
-from clvlab.formulas.contract import check_contract
+from clvlab.formulas.contract import check_contract, is_discrete
 from clvlab.models.base import BaseModel, FitData
 from clvlab.predict.customer import PurchasePredictions
 from clvlab.priors import Prior
@@ -36,11 +36,15 @@ class PurchaseModel(PurchasePredictions, BaseModel):
     loglik_columns = ("x", "t_x", "T")
     #: parameters in lifetimes' scaled time (divided by the longest ``T``)
     scale_params: ClassVar[tuple[str, ...]] = ()
+    #: a discrete-time model (BG/BB): histories and horizons in whole opportunities, on
+    #: tables from :func:`clvlab.opportunity_summary` (the formula module's ``DISCRETE``)
+    discrete: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if "formulas" in cls.__dict__:
             check_contract(cls.formulas)
             cls.param_names = tuple(cls.formulas.PARAMS)
+            cls.discrete = is_discrete(cls.formulas)
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             _PURCHASE_MODELS[cls.name] = cls

@@ -276,6 +276,65 @@ def gamma_gamma(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
 
 
 @jit
+def bgbb(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
+    """Weighted BG/BB log-likelihood at ``th = (alpha, beta, gamma, delta)``, Fader,
+    Hardie & Shang (2010) eq. 5; adds its gradient in ``th`` to ``g``.
+
+    Per row ``l = -lnB(alpha, beta) - lnB(gamma, delta) + logsumexp(A, D_0, ...,
+    D_{n-t_x-1})`` with ``A = lnB(alpha+x, beta+n-x) + lnB(gamma, delta+n)`` and
+    ``D_i = lnB(alpha+x, beta+t_x-x+i) + lnB(gamma+1, delta+t_x+i)``; the derivative of
+    the logsumexp is the softmax-weighted derivative of its terms, and
+    d/dp ln B(p, q) = psi(p) - psi(p + q).
+    """
+    al, be, ga, de = th[0], th[1], th[2], th[3]
+    x_a, tx_a, n_a, w_a = array(buf, 0), array(buf, 1), array(buf, 2), array(buf, 3)
+    psi_ab, psi_gd = digamma(al + be), digamma(ga + de)
+    head = -lbeta(al, be) - lbeta(ga, de)
+    d_head = (
+        -(digamma(al) - psi_ab),
+        -(digamma(be) - psi_ab),
+        -(digamma(ga) - psi_gd),
+        -(digamma(de) - psi_gd),
+    )
+    total = 0.0
+    g0 = g1 = g2 = g3 = 0.0
+    w_sum = 0.0
+    for k in range(len(x_a)):
+        x, tx, n, w = x_a[k], tx_a[k], n_a[k], w_a[k]
+        a_term = lbeta(al + x, be + n - x) + lbeta(ga, de + n)
+        top = a_term
+        for i in range(int(n - tx)):
+            top = max(top, lbeta(al + x, be + tx - x + i) + lbeta(ga + 1.0, de + tx + i))
+        # softmax weights of the terms and their derivatives, accumulated in one pass
+        e = math.exp(a_term - top)
+        psi_ax = digamma(al + x)
+        s = e
+        s0 = e * (psi_ax - digamma(al + be + n))
+        s1 = e * (digamma(be + n - x) - digamma(al + be + n))
+        s2 = e * (digamma(ga) - digamma(ga + de + n))
+        s3 = e * (digamma(de + n) - digamma(ga + de + n))
+        for i in range(int(n - tx)):
+            m = tx + i
+            e = math.exp(lbeta(al + x, be + m - x) + lbeta(ga + 1.0, de + m) - top)
+            s += e
+            s0 += e * (psi_ax - digamma(al + be + m))
+            s1 += e * (digamma(be + m - x) - digamma(al + be + m))
+            s2 += e * (digamma(ga + 1.0) - digamma(ga + de + m + 1.0))
+            s3 += e * (digamma(de + m) - digamma(ga + de + m + 1.0))
+        total += w * (top + math.log(s))
+        g0 += w * s0 / s
+        g1 += w * s1 / s
+        g2 += w * s2 / s
+        g3 += w * s3 / s
+        w_sum += w
+    g[0] += g0 + w_sum * d_head[0]
+    g[1] += g1 + w_sum * d_head[1]
+    g[2] += g2 + w_sum * d_head[2]
+    g[3] += g3 + w_sum * d_head[3]
+    return total + w_sum * head
+
+
+@jit
 def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
     """Log-posterior at the log-parameters ``u`` (likelihood + priors + the Jacobian
     ``sum(u)`` of ``theta = exp(u)``); writes its gradient in ``u`` to ``grad``."""
@@ -286,6 +345,8 @@ def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
         total = bgnbd(buf, th, g, False)
     elif buf[0] == 3.0:
         total = bgnbd(buf, th, g, True)
+    elif buf[0] == 4.0:
+        total = bgbb(buf, th, g)
     elif buf[0] == 2.0:
         total = gamma_gamma(buf, th, g)
     else:  # no kernel for this model code (kernels.supports refuses it before this)

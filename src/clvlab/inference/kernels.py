@@ -15,6 +15,8 @@ together with its gradient, which no autodiff provides here:
   ``D - A = ln(a / (b+x-1)) + (r+x) [ln(alpha+T) - ln(alpha+t_x)]``;
 - MBG/NBD, Batislam, Denizel & Filiztekin (2007) eq. 6: the same kernel with ``b + 1``
   in the row terms and the "dropped out" term at ``x = 0`` too;
+- BG/BB, Fader, Hardie & Shang (2010) eq. 5: a logsumexp over the ``n - t_x + 1``
+  terms of each row (the folded donations data has 22 rows);
 - Gamma-Gamma, Fader & Hardie (2013) eq. 3.
 
 ``tests/inference/test_kernels.py`` checks every value against the one formula in
@@ -65,7 +67,7 @@ KERNEL_PRIORS: dict[str, tuple[str, ...]] = {
     "Weibull": ("alpha", "beta"),
 }
 _PRIOR_CODES = {name: float(i) for i, name in enumerate(KERNEL_PRIORS)}
-_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0, "mbgnbd": 3.0}
+_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0, "mbgnbd": 3.0, "bgbb": 4.0}
 HEADER = 4
 """Buffer layout: ``[model code, number of parameters, number of arrays, length]``, then
 three slots per parameter (prior code and up to two arguments), then ``(start, length)``
@@ -108,6 +110,9 @@ def kernel_data(
         raise ValueError(f"no compiled kernel for {model_name} with priors {dict(priors)}")
     if model_name in ("bgnbd", "mbgnbd"):
         arrays = _bgnbd_arrays(columns["x"], columns["t_x"], columns["T"], weights)
+    elif model_name == "bgbb":
+        arrays = [np.asarray(columns[c], dtype=float) for c in ("x", "t_x", "T")]
+        arrays.append(np.asarray(weights, dtype=float))
     else:
         arrays = _gamma_gamma_arrays(columns["x"], columns["m"], weights)
     prior_block = np.zeros(3 * len(priors))

@@ -6,10 +6,7 @@ from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
-from clvlab.data.discrete import validate_opportunities
-from clvlab.data.folding import fold
 from clvlab.formulas import bgbb
 from clvlab.models.base import FitData
 from clvlab.models.purchase import PurchaseModel
@@ -57,18 +54,6 @@ class BetaGeoBetaBinom(PurchaseModel):
     lifetimes_fitter = "BetaGeoBetaBinomFitter"
     #: no parameter carries a time unit: alpha, beta, gamma, delta are Beta shapes
     scale_params = ()
-
-    def prepare(self, rfm: pd.DataFrame) -> FitData:
-        """Validate the discrete-time table (:func:`clvlab.data.discrete.
-        validate_opportunities`) and fold customers on ``(frequency, recency, T)``."""
-        table = validate_opportunities(rfm, self.display_name)
-        folded = fold(table, ("frequency", "recency", "T"))
-        columns = {
-            "x": folded.column("frequency"),
-            "t_x": folded.column("recency"),
-            "T": folded.column("T"),
-        }
-        return FitData(columns, folded.weights, folded)
 
     def lifetimes_arguments(self, data: FitData) -> dict[str, np.ndarray]:
         """``frequency``, ``recency`` and ``n_periods`` for ``BetaGeoBetaBinomFitter.fit``

@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 
 from clvlab.data.folding import fold
-from clvlab.data.rfm import validate_rfm
 from clvlab.formulas.contract import check_contract, is_discrete
 from clvlab.models.base import BaseModel, FitData
-from clvlab.predict.customer import PurchasePredictions
+from clvlab.predict.customer import PurchasePredictions, history_table
 from clvlab.priors import Prior
 
 __all__ = ["PurchaseModel", "purchase_models"]
@@ -55,8 +54,10 @@ class PurchaseModel(PurchasePredictions, BaseModel):
         return cls.formulas.loglik(ops, columns["x"], columns["t_x"], columns["T"], **params)
 
     def prepare(self, rfm: pd.DataFrame) -> FitData:
-        """Validate the RFM table and fold customers on ``(frequency, recency, T)``."""
-        table = validate_rfm(rfm)
+        """Validate the table as every prediction does
+        (:func:`clvlab.predict.customer.history_table`: whole opportunities for a
+        discrete-time model) and fold customers on ``(frequency, recency, T)``."""
+        table = history_table(self.formulas, rfm, self.display_name)
         folded = fold(table, ("frequency", "recency", "T"))
         columns = {
             "x": folded.column("frequency"),

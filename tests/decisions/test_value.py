@@ -184,3 +184,17 @@ def test_money_that_would_overflow_and_bad_seeds_are_refused(
             call()
     with pytest.raises(clvlab.ArgumentError, match="seed"):
         clvlab.clv(bg, gg, cdnow_sample_rfm, predictive=True, seed=-1)
+
+
+def test_a_horizon_of_too_many_periods_is_refused_before_any_array(
+    bg: clvlab.BetaGeo, gg: clvlab.GammaGamma, cdnow_sample_rfm: pd.DataFrame
+) -> None:
+    # 1e9 monthly periods would need gigabytes per array (it used to exhaust memory):
+    # refused by cash_flow_schedule itself, for CLV and every decision table
+    for call in (
+        lambda: clvlab.clv(bg, gg, cdnow_sample_rfm, horizon=1e9),
+        lambda: clvlab.compare_groups(bg, gg, cdnow_sample_rfm, horizon=1e9),
+        lambda: clvlab.revenue_forecast(bg, gg, cdnow_sample_rfm, periods=10**9),
+    ):
+        with pytest.raises(clvlab.ArgumentError, match=r"more than 1,000,000 cash-flow periods"):
+            call()

@@ -43,7 +43,7 @@ from clvlab.arguments import (
 )
 from clvlab.data.rfm import validate_rfm
 from clvlab.errors import ArgumentError, DataValidationError
-from clvlab.predict.clv import cash_flow_schedule
+from clvlab.predict.clv import MAX_PERIODS, cash_flow_schedule
 from clvlab.units import check_time_units, convert, normalize_unit
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
 
 Level = Literal["customer", "average"]
 LEVELS: Final[tuple[str, ...]] = ("customer", "average")
-#: The most cash-flow periods a horizon may span (1,000,000 days is 2,738 years).
-MAX_PERIODS: Final[int] = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -275,11 +273,6 @@ def margin_multiple(retention: float, horizon: float, discount_rate: float = 0.0
     """
     retention = check_probability("retention", retention)
     horizon = check_positive("horizon", horizon)
-    if math.ceil(horizon) > MAX_PERIODS:
-        raise ArgumentError(
-            f"horizon={horizon:g} spans more than {MAX_PERIODS:,} cash-flow periods; "
-            "express it in a longer unit (e.g. unit='Y')"
-        )
     ends, discounts = cash_flow_schedule(horizon, "D", "D", discount_rate)
     weights = np.diff(ends, prepend=0.0)
     powers = retention ** np.arange(1, len(ends) + 1, dtype=float)

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from clvlab.predict.customer import SpendPredictions
 
 __all__ = [
+    "MAX_PERIODS",
     "cash_flow_schedule",
     "clv",
     "clv_table",
@@ -85,6 +86,10 @@ def per_period_rate(annual_rate: float, unit: str) -> float:
     return float((1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0)
 
 
+#: The most cash-flow periods a horizon may span (1,000,000 days is 2,738 years).
+MAX_PERIODS = 1_000_000
+
+
 def cash_flow_schedule(
     horizon: float,
     unit: str,
@@ -96,7 +101,8 @@ def cash_flow_schedule(
     """Period ends in the RFM's time unit and their discount factors.
 
     ``horizon`` (finite, > 0) counts periods of ``unit``; the last period may be partial.
-    ``discount_rate`` is per period (finite, > -1). For a discrete-time
+    ``discount_rate`` is per period (finite, > -1). More than :data:`MAX_PERIODS`
+    periods is refused before any work. For a discrete-time
     ``purchase_model`` (BG/BB) every period end must be a whole number of opportunities
     (:func:`clvlab.predict.customer.whole_opportunities`): ``unit`` the table's time
     unit (or a multiple of it) and a whole ``horizon``, else
@@ -110,6 +116,12 @@ def cash_flow_schedule(
     """
     horizon = check_positive("horizon", horizon)
     discount_rate = check_rate("discount_rate", discount_rate)
+    if math.ceil(horizon) > MAX_PERIODS:
+        # before any array: a horizon of 1e9 periods would otherwise exhaust memory
+        raise ArgumentError(
+            f"horizon={horizon:g} spans more than {MAX_PERIODS:,} cash-flow periods; "
+            "express it in a longer unit (e.g. unit='Y')"
+        )
     k = np.arange(1, math.ceil(horizon) + 1, dtype=float)
     ends = np.minimum(k, horizon) * convert(1.0, unit, time_unit)
     if purchase_model is not None:

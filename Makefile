@@ -14,11 +14,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
 	touch $(STAMP)
 
 # make demo installs clvlab alone (no dev extras), with its own stamp: make test's
-# stamp means "dev extras installed", which the demo neither needs nor provides.
+# stamp means "dev and spark extras installed", which the demo neither needs nor provides.
 DEMO_STAMP := $(VENV)/.installed-demo
 
 $(DEMO_STAMP): $(BIN)/python pyproject.toml constraints.txt

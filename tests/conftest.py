@@ -148,3 +148,32 @@ def postgres_url() -> Iterator[str]:
                 run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """A real local Spark session (``local[2]``) on loopback, stopped after the tests.
+
+    Skips when pyspark or Java is missing, unless ``CLVLAB_REQUIRE_SPARK`` is set (as
+    ``.ci/run`` does), which makes that a failure. The Python workers run this
+    interpreter (``PYSPARK_PYTHON``), so they import the same clvlab, pandas and pyarrow.
+    Tests that use it carry ``pytest.mark.spark`` and ``pytest.mark.xdist_group("spark")``
+    so that one xdist worker starts one JVM for all of them.
+    """
+    required = bool(os.environ.get("CLVLAB_REQUIRE_SPARK"))
+    try:
+        from clvlab.spark import session as spark_session
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        if required:
+            pytest.fail(f"CLVLAB_REQUIRE_SPARK is set but clvlab.spark cannot import: {exc}")
+        pytest.skip(f"pyspark is not installed: {exc}")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if required:
+            pytest.fail("CLVLAB_REQUIRE_SPARK is set but no Java runtime is installed")
+        pytest.skip("no Java runtime for Spark")
+    with tempfile.TemporaryDirectory(prefix="clvlab-spark-") as scratch:
+        session = spark_session.local_session(cores=2, scratch=scratch)
+        try:
+            yield session
+        finally:
+            session.stop()

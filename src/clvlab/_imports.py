@@ -11,7 +11,7 @@ import importlib
 import warnings
 from types import ModuleType
 
-__all__ = ["import_quietly"]
+__all__ = ["import_quietly", "require"]
 
 _IMPORT_NOISE = (
     (".*ArviZ is undergoing a major refactor.*", FutureWarning),
@@ -26,3 +26,22 @@ def import_quietly(name: str) -> ModuleType:
             warnings.filterwarnings("ignore", message=message, category=category)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="lifetimes")
         return importlib.import_module(name)
+
+
+def require(name: str, *, extra: str) -> ModuleType:
+    """Import module ``name`` of an optional extra, or say how to install it.
+
+    Raises
+    ------
+    MissingDependencyError
+        When ``name`` cannot be imported; the message names the extra to install.
+    """
+    try:
+        return import_quietly(name)
+    except ImportError as exc:
+        from clvlab.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"{name} is not installed ({exc}); clvlab needs it for this feature. "
+            f'Install the extra: pip install "clvlab[{extra}]"'
+        ) from exc

@@ -17,6 +17,7 @@ __all__ = [
     "DataValidationError",
     "DegenerateFitWarning",
     "ExportError",
+    "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
     "SamplingWarning",
@@ -151,6 +152,12 @@ class ExportError(ClvlabError, OSError):
     """An export target cannot be written: an unwritable path, an unreachable database,
     rejected credentials, or an existing table whose schema differs. Earlier exports at
     the target are left as they were."""
+
+
+class MissingDependencyError(ClvlabError, ImportError):
+    """An optional part of clvlab was used without its extra installed (for example
+    ``clvlab.spark`` without ``pip install "clvlab[spark]"``). The message names the
+    package and the install command."""
 
 
 class DataQualityWarning(UserWarning):

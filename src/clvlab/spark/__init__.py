@@ -1,0 +1,7 @@
+"""clvlab on Apache Spark: summarise transactions, fold and score past one machine.
+
+Only the two steps that grow with the data run on the cluster: the transaction summary
+(:func:`rfm_summary`) and per-customer scoring. Folding collects the small table of
+distinct histories to the driver, where the models fit as they do on pandas. Needs the
+``spark`` extra (``pip install "clvlab[spark]"``) and Java 17.
+"""

@@ -9,11 +9,13 @@ from clvlab import datasets, plots
 from clvlab._version import __version__
 from clvlab.data import (
     FoldedTable,
+    cohort_histories,
     fold,
     opportunity_summary,
     rfm_metadata,
     rfm_summary,
     simulate_transactions,
+    subscription_summary,
     validate_rfm,
     validate_transactions,
 )
@@ -56,6 +58,7 @@ from clvlab.models import (
     ParetoNBD,
     Prior,
     PurchaseModel,
+    ShiftedBetaGeo,
     purchase_models,
 )
 from clvlab.predict import clv, per_period_rate
@@ -86,11 +89,13 @@ __all__ = [
     "Prior",
     "PurchaseModel",
     "SamplingWarning",
+    "ShiftedBetaGeo",
     "UnitMismatchError",
     "__version__",
     "acquisition",
     "acquisition_cohorts",
     "clv",
+    "cohort_histories",
     "compare",
     "compare_groups",
     "datasets",
@@ -115,6 +120,7 @@ __all__ = [
     "rfm_summary",
     "simple_clv",
     "simulate_transactions",
+    "subscription_summary",
     "tracking",
     "validate_rfm",
     "validate_transactions",

@@ -1,4 +1,5 @@
-"""Datasets: CDNOW and donations (shipped with lifetimes), and a BG/NBD simulator.
+"""Datasets: CDNOW and donations (shipped with lifetimes), Fader & Hardie's retention
+cohorts (shipped with clvlab), and a BG/NBD simulator.
 
 The files are located through the installed distribution's metadata
 (:mod:`importlib.metadata`), without importing anything: ``lifetimes.datasets`` imports
@@ -7,7 +8,7 @@ The files are located through the installed distribution's metadata
 
 from __future__ import annotations
 
-from importlib import metadata
+from importlib import metadata, resources
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ __all__ = [
     "load_cdnow_sample",
     "load_cdnow_summary",
     "load_donations",
+    "load_retention_cohorts",
     "simulate_transactions",
 ]
 
@@ -130,3 +132,30 @@ def load_donations() -> pd.DataFrame:
     return raw.rename(columns={"weights": "weight"}).astype(
         {"frequency": np.int64, "recency": np.int64, "periods": np.int64, "weight": np.int64}
     )
+
+
+def load_retention_cohorts() -> pd.DataFrame:
+    """Fader & Hardie (2007) Table 1: customers of two cohorts still active per year.
+
+    Two cohorts of 1,000 customers ("regular" and "high end") who signed up in year 0,
+    and how many were still active at the end of years 1 to 12. The paper fits the
+    shifted-beta-geometric model on years 0-7 (``regular``: alpha 0.704, beta 1.182;
+    ``high_end``: alpha 0.668, beta 3.806) and projects years 8-12. Source: Fader, P. S.
+    & Hardie, B. G. S. (2007), "How to Project Customer Retention", Journal of
+    Interactive Marketing 21(1), 76-90, Table 1; shipped with clvlab.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``year`` (0-12), columns ``regular`` and ``high_end`` (int64); pass it
+        to :func:`clvlab.cohort_histories`.
+
+    Examples
+    --------
+    >>> load_retention_cohorts().loc[7].tolist()
+    [241, 491]
+    """
+    source = resources.files("clvlab").joinpath("_data/fader_hardie_2007_retention.csv")
+    with resources.as_file(source) as path:
+        table = pd.read_csv(path, comment="#", index_col="year")
+    return table.astype(np.int64)

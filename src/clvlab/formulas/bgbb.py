@@ -40,6 +40,14 @@ from typing import Any
 import numpy as np
 
 from clvlab.formulas._alive import alive_or_dead_pmf
+from clvlab.formulas._beta_geometric import (
+    alive_opportunities,
+    alive_opportunity_probability,
+    excess,
+    log_rising,
+    remaining_opportunities,
+    survival_ratio,
+)
 from clvlab.formulas._ops import Ops
 from clvlab.formulas._schedule import discounted_increments
 
@@ -68,41 +76,6 @@ Array = Any
 PARAMS = ("alpha", "beta", "gamma", "delta")
 #: A discrete-time model: histories and horizons are whole numbers of opportunities.
 DISCRETE = True
-
-#: Below this argument ``log_rising`` is a difference of ``gammaln``; above it, Stirling.
-_STIRLING_FROM = 10.0
-#: B_{2k} / (2k (2k - 1)), k = 1..5: the terms of Stirling's series for ln Gamma
-_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)
-
-
-def log_rising(ops: Ops, a: Array, h: Array) -> Array:
-    """``ln Gamma(a + h) - ln Gamma(a)`` (the log of the rising factorial ``(a)_h``).
-
-    For ``a >= 10`` from Stirling's series (DLMF 5.11.1) written as a difference,
-
-    .. math:: (a - \\tfrac12)\\,\\operatorname{log1p}(h/a) + h\\ln(a+h) - h
-              + \\sum_{k=1}^{5} \\frac{B_{2k}}{2k(2k-1)}\\big((a+h)^{1-2k} - a^{1-2k}\\big)
-
-    (truncation below 1e-13 absolute), which keeps every digit when ``a`` is huge and
-    ``h`` small, where ``gammaln(a + h) - gammaln(a)`` cancels; below, that difference.
-    Exactly 0 at ``h = 0``. Elementary functions only, so it runs on every backend.
-
-    Examples
-    --------
-    >>> from clvlab.formulas._ops import numpy_ops
-    >>> round(float(log_rising(numpy_ops, 1e8, 1.0)), 12) == round(float(np.log(1e8)), 12)
-    True
-    """
-    big = a >= _STIRLING_FROM
-    safe = ops.where(big, a, _STIRLING_FROM)  # both branches stay finite (gradients)
-    grow = ops.log1p(h / safe)  # ln((a + h) / a)
-    stirling = (safe - 0.5) * grow + h * (ops.log(safe) + grow) - h
-    for k, c in enumerate(_STIRLING, start=1):
-        # (a+h)^(1-2k) - a^(1-2k), exactly 0 at h = 0 and without cancellation
-        stirling = stirling + c * safe ** (1 - 2 * k) * ops.expm1((1 - 2 * k) * grow)
-    small = ops.where(big, 1.0, a)
-    direct = ops.gammaln(small + h) - ops.gammaln(small)
-    return ops.where(big, stirling, direct)
 
 
 def _column(value: Array) -> Array:
@@ -282,58 +255,7 @@ def probability_alive_after(
     ``t = 0`` and falls with ``t``.
     """
     alive = probability_alive(ops, x, t_x, T, alpha, beta, gamma, delta)
-    d = delta + T + 1
-    survive = ops.exp(log_rising(ops, d, t) - log_rising(ops, d + gamma, t))
-    return alive * ops.minimum(survive, 1.0)
-
-
-def _digamma_rise(d: Array, h: Array) -> np.ndarray:
-    """``psi(d + h) - psi(d)`` (NumPy): for ``d >= 10`` the difference of the asymptotic
-    series (DLMF 5.11.2), ``log1p(h/d) + ((d+h)^-1 - d^-1)/2 - sum_k B_2k/(2k) ((d+h)^-2k
-    - d^-2k)``, without the cancellation of two nearly equal ``psi``; below, SciPy's."""
-    from scipy import special
-
-    big = d >= _STIRLING_FROM
-    safe = np.where(big, d, _STIRLING_FROM)
-    grow = np.log1p(h / safe)
-    series = grow - 0.5 / safe * np.expm1(-grow)
-    for k, c in enumerate((1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132), start=1):
-        series = series - c * safe ** (-2.0 * k) * np.expm1(-2 * k * grow)
-    small = np.where(big, 1.0, d)
-    return np.where(big, series, special.psi(small + h) - special.psi(small))
-
-
-def _excess(d: Array, g: Array, h: Array) -> np.ndarray:
-    """``(1 - R) / g`` with ``R = Gamma(d+h) Gamma(d+g) / (Gamma(d) Gamma(d+g+h))``, for
-    ``d >= 1`` and ``d + g > 0`` (NumPy).
-
-    The bracket of FHS eqs. 9 and 13 over ``gamma - 1`` (``g``). ``ln R`` is
-    ``-(ln Gamma(d+g+h) - ln Gamma(d+g)) + (ln Gamma(d+h) - ln Gamma(d))``; where ``|g|``
-    is small against ``d`` that difference cancels, so there it is the Taylor series in
-    ``g``, ``ln R = g L``, ``L = -sum_{m=1}^{6} g^(m-1) / m! (psi^(m-1)(d+h) -
-    psi^(m-1)(d))`` (relative truncation below ``(g/d)^6``), and ``(1 - R) / g = -L
-    exprel(g L)``, which is exact at ``g = 0`` (``gamma = 1``, where eq. 9's factor
-    ``1 / (gamma - 1)`` is singular). Elsewhere ``-expm1(ln R) / g`` from
-    :func:`log_rising`.
-    """
-    from scipy import special
-
-    from clvlab.formulas._ops import numpy_ops
-
-    d, g, h = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (d, g, h)))
-    near = np.abs(g) < 0.01 * d
-    gg = np.where(near, 1.0, g)
-    log_ratio = log_rising(numpy_ops, d, h) - log_rising(numpy_ops, d + gg, h)
-    far = -np.expm1(log_ratio) / gg
-    gn = np.where(near, g, 0.0)
-    slope = -_digamma_rise(d, h)
-    factorial = 1.0
-    for m in range(2, 7):
-        factorial *= m
-        rise = special.polygamma(m - 1, d + h) - special.polygamma(m - 1, d)
-        slope = slope - gn ** (m - 1) / factorial * rise
-    taylor = -slope * special.exprel(gn * slope)
-    return np.where(near, taylor, far)
+    return alive * survival_ratio(ops, gamma, delta + T + 1, t)
 
 
 def expected_purchases_new(
@@ -345,7 +267,8 @@ def expected_purchases_new(
               \\Big[1 - \\frac{\\Gamma(\\gamma+\\delta)\\,\\Gamma(1+\\delta+n)}
               {\\Gamma(\\gamma+\\delta+n)\\,\\Gamma(1+\\delta)}\\Big]
 
-    with the bracket over ``gamma - 1`` evaluated by :func:`_excess` (finite at
+    with the bracket over ``gamma - 1`` evaluated by
+    :func:`~clvlab.formulas._beta_geometric.excess` (finite at
     ``gamma = 1``). lifetimes' ``expected_number_of_transactions_in_first_n_periods`` is
     the PMF of eq. 7 (:func:`probability_of_purchases_new_upto`), whose mean this is.
 
@@ -357,7 +280,7 @@ def expected_purchases_new(
     0.49849
     """
     mean_p = alpha / (alpha + beta)
-    return ops.maximum(mean_p * delta * _excess(delta + 1, gamma - 1, t), 0.0)
+    return ops.maximum(mean_p * delta * excess(delta + 1, gamma - 1, t), 0.0)
 
 
 def purchases_if_alive(
@@ -374,13 +297,11 @@ def purchases_if_alive(
               \\frac{1 - \\frac{\\Gamma(\\gamma+\\delta)\\,\\Gamma(\\delta+t)}
               {\\Gamma(\\delta+1)\\,\\Gamma(\\gamma+\\delta+t-1)}}{\\gamma - 1}\\Big)
 
-    for ``t >= 1`` (0 at ``t = 0``). Times :func:`probability_alive` this is FHS (2010)
-    eq. 13 (the sum telescopes as in its derivation).
+    for ``t >= 1`` (0 at ``t = 0``): ``E[p]`` times
+    :func:`~clvlab.formulas._beta_geometric.alive_opportunities`. Times
+    :func:`probability_alive` this is FHS (2010) eq. 13.
     """
-    mean_p = alpha / (alpha + beta)
-    later = ops.maximum(t - 1, 0.0)
-    expected = mean_p * (1 + delta * _excess(delta + 1, gamma - 1, later))
-    return ops.where(t > 0.5, ops.maximum(expected, 0.0), 0.0)
+    return alpha / (alpha + beta) * alive_opportunities(ops, t, gamma, delta)
 
 
 def conditional_expected_purchases(
@@ -501,22 +422,9 @@ def probability_of_purchases_if_alive_upto(
     :func:`alive_parameters` it gives FHS eq. 18 by the mixture of the contract.
     """
     del ops  # NumPy only: a loop over the opportunities
-    from clvlab.formulas._ops import numpy_ops
-
-    t = np.asarray(t, dtype=float)
-    g, d = (np.asarray(v, dtype=float) for v in (gamma, delta))
 
     def weights_of(j: float) -> np.ndarray:
-        if j == 0:
-            return (t < 0.5).astype(float) + 0 * g + 0 * d
-        before = j - 1.0
-        stop = (
-            g
-            / (g + d)
-            * np.exp(log_rising(numpy_ops, d, before) - log_rising(numpy_ops, g + d + 1, before))
-        )
-        last = np.exp(log_rising(numpy_ops, d, before) - log_rising(numpy_ops, g + d, before))
-        return np.where(j < t - 0.5, stop, np.where(np.abs(j - t) < 0.5, last, 0.0))
+        return alive_opportunity_probability(t, j, gamma, delta)
 
     return _binomial_mixture(t, n_max, alpha, beta, weights_of)
 
@@ -623,12 +531,7 @@ def draw_latent_state(
     q = alive_parameters(x, T, alpha, beta, gamma, delta)
     p = rng.beta(*(np.broadcast_to(q[n], shape) for n in ("alpha", "beta")))
     theta = rng.beta(*(np.broadcast_to(q[n], shape) for n in ("gamma", "delta")))
-    u = 1.0 - rng.random(shape)  # in (0, 1]
-    # theta = 0 to rounding: never inactive (inf); u = 1 (0 / 0): K = 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        later = np.floor(np.log(u) / np.log1p(-np.minimum(theta, 1.0)))
-    later = np.where(np.isnan(later), 0.0, later)
-    return p, np.where(alive, 1.0 + later, 0.0)
+    return p, np.where(alive, remaining_opportunities(rng, theta), 0.0)
 
 
 def simulate_counts(

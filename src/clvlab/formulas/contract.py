@@ -28,6 +28,10 @@ every function broadcasts, so parameters may carry leading (chain, draw) axes):
     ``True`` for a discrete-time model (BG/BB): its ``x, t_x, T`` and every horizon
     ``t`` are whole numbers of transaction opportunities, so the prediction layer
     refuses a table or horizon that is not (:func:`is_discrete`).
+``CONTRACTUAL`` (optional, default ``False``)
+    ``True`` for a contractual model (the shifted-beta-geometric): a discrete-time model
+    whose "transactions" are renewals, consecutive from the first opportunity, so that
+    ``t_x = x`` and churn is observed (:func:`is_contractual`).
 ``loglik(ops, x, t_x, T, **params)``
     The individual log-likelihood (every backend: NumPy, pytensor, autograd).
 ``probability_alive(ops, x, t_x, T, **params)``, ``probability_alive_after(ops, t, ...)``
@@ -63,7 +67,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CONTRACT", "check_contract", "is_discrete"]
+__all__ = ["CONTRACT", "check_contract", "is_contractual", "is_discrete"]
 
 #: The functions every purchase-model formula module defines.
 CONTRACT = (
@@ -103,3 +107,9 @@ def is_discrete(module: ModuleType) -> bool:
     """Whether the formula module is of a discrete-time model (its ``DISCRETE``, ``False``
     when it does not say): histories and horizons are whole numbers of opportunities."""
     return bool(getattr(module, "DISCRETE", False))
+
+
+def is_contractual(module: ModuleType) -> bool:
+    """Whether the formula module is of a contractual model (its ``CONTRACTUAL``,
+    ``False`` when it does not say): histories are consecutive renewals, ``t_x = x``."""
+    return bool(getattr(module, "CONTRACTUAL", False))

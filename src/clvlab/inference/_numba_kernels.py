@@ -335,6 +335,43 @@ def bgbb(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
 
 
 @jit
+def sbg(buf: np.ndarray, th: np.ndarray, g: np.ndarray) -> float:
+    """Weighted shifted-beta-geometric log-likelihood at ``th = (alpha, beta)``, Fader &
+    Hardie (2007) eq. 5 per row; adds its gradient in ``th`` to ``g``.
+
+    A subscriber after ``n`` opportunities (``x = n``) has ``l = lnB(alpha, beta + n) -
+    lnB(alpha, beta)`` (eq. 3), one who cancelled at opportunity ``x + 1`` has ``l =
+    lnB(alpha + 1, beta + x) - lnB(alpha, beta)`` (eq. 2); d/dp ln B(p, q) = psi(p) -
+    psi(p + q). These are BG/BB's dropout terms (:func:`bgbb`) with a renewal at every
+    opportunity alive.
+    """
+    al, be = th[0], th[1]
+    x_a, n_a, w_a = array(buf, 0), array(buf, 2), array(buf, 3)
+    psi_ab = digamma(al + be)
+    head = -lbeta(al, be)
+    d_head_a, d_head_b = -(digamma(al) - psi_ab), -(digamma(be) - psi_ab)
+    total = 0.0
+    g0 = g1 = 0.0
+    w_sum = 0.0
+    for k in range(len(x_a)):
+        x, n, w = x_a[k], n_a[k], w_a[k]
+        if x > n - 0.5:
+            psi_all = digamma(al + be + n)
+            total += w * lbeta(al, be + n)
+            g0 += w * (digamma(al) - psi_all)
+            g1 += w * (digamma(be + n) - psi_all)
+        else:
+            psi_all = digamma(al + be + x + 1.0)
+            total += w * lbeta(al + 1.0, be + x)
+            g0 += w * (digamma(al + 1.0) - psi_all)
+            g1 += w * (digamma(be + x) - psi_all)
+        w_sum += w
+    g[0] += g0 + w_sum * d_head_a
+    g[1] += g1 + w_sum * d_head_b
+    return total + w_sum * head
+
+
+@jit
 def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
     """Log-posterior at the log-parameters ``u`` (likelihood + priors + the Jacobian
     ``sum(u)`` of ``theta = exp(u)``); writes its gradient in ``u`` to ``grad``."""
@@ -347,6 +384,8 @@ def log_density(buf: np.ndarray, u: np.ndarray, grad: np.ndarray) -> float:
         total = bgnbd(buf, th, g, True)
     elif buf[0] == 4.0:
         total = bgbb(buf, th, g)
+    elif buf[0] == 5.0:
+        total = sbg(buf, th, g)
     elif buf[0] == 2.0:
         total = gamma_gamma(buf, th, g)
     else:  # no kernel for this model code (kernels.supports refuses it before this)

@@ -67,7 +67,7 @@ KERNEL_PRIORS: dict[str, tuple[str, ...]] = {
     "Weibull": ("alpha", "beta"),
 }
 _PRIOR_CODES = {name: float(i) for i, name in enumerate(KERNEL_PRIORS)}
-_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0, "mbgnbd": 3.0, "bgbb": 4.0}
+_MODEL_CODES = {"bgnbd": 1.0, "gamma_gamma": 2.0, "mbgnbd": 3.0, "bgbb": 4.0, "sbg": 5.0}
 HEADER = 4
 """Buffer layout: ``[model code, number of parameters, number of arrays, length]``, then
 three slots per parameter (prior code and up to two arguments), then ``(start, length)``
@@ -110,7 +110,7 @@ def kernel_data(
         raise ValueError(f"no compiled kernel for {model_name} with priors {dict(priors)}")
     if model_name in ("bgnbd", "mbgnbd"):
         arrays = _bgnbd_arrays(columns["x"], columns["t_x"], columns["T"], weights)
-    elif model_name == "bgbb":
+    elif model_name in ("bgbb", "sbg"):
         arrays = [np.asarray(columns[c], dtype=float) for c in ("x", "t_x", "T")]
         arrays.append(np.asarray(weights, dtype=float))
     else:

@@ -104,14 +104,16 @@ def maximize_likelihood(
         When the optimiser fails or returns non-finite or non-positive values, with
         advice that works on such data.
     """
-    lifetimes = lifetimes_module("lifetimes")
-    utils = lifetimes_module("lifetimes.utils")
-    fitter = getattr(lifetimes, model.lifetimes_fitter)(penalizer_coef=penalizer)
-    init = _lifetimes_start(model, data, initial_params)
     if initial_params is None:
         advice = f"The optimum may be on the boundary of the parameters; {ADVICE_NUTS}"
     else:
         advice = f"Start without initial_params (or closer to the estimate), or {ADVICE_NUTS}"
+    if model.lifetimes_fitter is None:
+        return _scipy_maximum(model, data, penalizer, initial_params, tol, advice)
+    lifetimes = lifetimes_module("lifetimes")
+    utils = lifetimes_module("lifetimes.utils")
+    fitter = getattr(lifetimes, model.lifetimes_fitter)(penalizer_coef=penalizer)
+    init = _lifetimes_start(model, data, initial_params)
     printed = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
@@ -185,6 +187,58 @@ def _optimum_despite_precision_loss(
     if not np.isfinite(out.fun) or not np.all(np.isfinite(estimates)) or np.any(estimates <= 0):
         raise ConvergenceError(
             f"{model.display_name} maximum likelihood did not converge (precision loss). {advice}"
+        )
+    return np.asarray(estimates, dtype=float)
+
+
+def _scipy_maximum(
+    model: ModelSpec,
+    data: FitData,
+    penalizer: float,
+    initial_params: dict[str, float] | None,
+    tol: float,
+    advice: str,
+) -> np.ndarray:
+    """Maximise lifetimes' objective with SciPy, for a model lifetimes has no fitter for
+    (``lifetimes_fitter = None``: the shifted-beta-geometric model).
+
+    The same objective as lifetimes' fitters (the mean weighted log-likelihood minus
+    ``penalizer * sum((scale * params)**2)``) in the log of the scaled parameters, from
+    all of them 1 or ``initial_params``, by L-BFGS-B with the exact gradient of the
+    model's formula (autograd); the result is judged by :func:`assess_optimum` as any
+    other maximum.
+    """
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    from scipy.optimize import minimize
+
+    ops = autograd_ops()
+    scale = model.lifetimes_scale(data)
+    w = data.weights / data.weights.sum()
+    names = model.param_names
+
+    def objective(u: Any) -> Any:
+        params = {n: anp.exp(u[i]) / scale[i] for i, n in enumerate(names)}
+        rows = model.loglik(ops, data.columns, params)
+        return -anp.sum(w * rows) + penalizer * anp.sum(anp.exp(u) ** 2)
+
+    both = value_and_grad(objective)
+
+    def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            value, grad = both(u)
+        value, grad = float(value), np.asarray(grad, dtype=float)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return np.inf, np.zeros_like(u)
+        return value, grad
+
+    start = _lifetimes_start(model, data, initial_params)
+    u0 = np.zeros(len(names)) if start is None else np.asarray(start, dtype=float)
+    out = minimize(fun, u0, jac=True, method="L-BFGS-B", options={"maxiter": 10_000, "gtol": tol})
+    estimates = np.exp(out.x) / scale
+    if not out.success or not np.isfinite(out.fun) or not np.all(np.isfinite(estimates)):
+        raise ConvergenceError(
+            f"{model.display_name} maximum likelihood did not converge ({out.message}). {advice}"
         )
     return np.asarray(estimates, dtype=float)
 

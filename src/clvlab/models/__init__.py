@@ -7,6 +7,7 @@ from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.models.modified_beta_geo import ModifiedBetaGeo
 from clvlab.models.pareto_nbd import ParetoNBD
 from clvlab.models.purchase import PurchaseModel, purchase_models
+from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
 from clvlab.priors import Prior
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "ParetoNBD",
     "Prior",
     "PurchaseModel",
+    "ShiftedBetaGeo",
     "purchase_models",
 ]

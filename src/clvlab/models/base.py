@@ -60,7 +60,7 @@ class BaseModel(ABC):
     display_name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
     loglik_columns: ClassVar[tuple[str, ...]]
-    lifetimes_fitter: ClassVar[str]
+    lifetimes_fitter: ClassVar[str | None]
     #: Parameters that carry a unit (time, currency): not checked against the boundary.
     scale_params: ClassVar[tuple[str, ...]] = ()
     #: whether the lifetimes fitter optimises the logs of its internal parameters

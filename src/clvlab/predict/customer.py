@@ -24,12 +24,13 @@ from clvlab.arguments import (
     check_nonnegative,
     check_times,
 )
+from clvlab.data.contractual import validate_contracts
 from clvlab.data.discrete import validate_opportunities
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.errors import ArgumentError
 from clvlab.formulas import numpy_gather_ops as ops
-from clvlab.formulas.contract import is_discrete
+from clvlab.formulas.contract import is_contractual, is_discrete
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
 from clvlab.predict.terms import SharedTerm, distinct, shared_term
@@ -129,7 +130,10 @@ def whole_opportunities(
 def history_table(formulas: ModuleType, rfm: pd.DataFrame, model: str) -> pd.DataFrame:
     """The validated history table of a purchase model: :func:`clvlab.validate_rfm`, and
     for a discrete-time model also whole opportunities
-    (:func:`clvlab.data.discrete.validate_opportunities`)."""
+    (:func:`clvlab.data.discrete.validate_opportunities`), and for a contractual one
+    consecutive renewals (:func:`clvlab.data.contractual.validate_contracts`)."""
+    if is_contractual(formulas):
+        return validate_contracts(rfm, model)
     if is_discrete(formulas):
         return validate_opportunities(rfm, model)
     return validate_rfm(rfm)

@@ -19,17 +19,20 @@ import pandas as pd
 
 import clvlab
 from clvlab.formulas import bgbb, numpy_ops
-from clvlab.formulas.contract import is_discrete
+from clvlab.formulas.contract import is_contractual, is_discrete
 
 __all__ = [
     "BAYES_FIT",
     "CONTINUOUS",
+    "CONTRACT_HISTORIES",
     "DISCRETE_HISTORIES",
     "FHS_2010",
     "HEAVY_BUYER",
     "HISTORIES",
     "NAMES",
     "columns",
+    "contracts_log",
+    "contracts_rfm",
     "donations_log",
     "donations_rfm",
     "fit_bayes",
@@ -84,10 +87,37 @@ DISCRETE_HISTORIES = np.array(
 FHS_2010 = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
 
 
-def kind(name: str) -> Literal["continuous", "discrete"]:
+#: Renewal histories ``(x, t_x = x, n)`` in yearly opportunities: cancelled at the first,
+#: a new subscriber, cancelled after 3 of 6, subscribers of 6 and 30 years, and one who
+#: cancelled after 999 of 1,000.
+CONTRACT_HISTORIES = np.array(
+    [
+        (0.0, 0.0, 6.0),
+        (0.0, 0.0, 1.0),
+        (3.0, 3.0, 6.0),
+        (6.0, 6.0, 6.0),
+        (30.0, 30.0, 30.0),
+        (1.0, 1.0, 1.0),
+        (999.0, 999.0, 1000.0),
+    ]
+)
+
+#: Fader & Hardie (2007) Table 1: customers of two cohorts of 1,000 still active at the
+#: end of years 0-12.
+FH07_TABLE1 = {
+    "regular": [1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194, 183, 173],
+    "high_end": [1000, 869, 743, 653, 593, 551, 517, 491, 468, 445, 427, 409, 394],
+}
+
+Kind = Literal["continuous", "discrete", "contractual"]
+
+
+def kind(name: str) -> Kind:
     """The data kind of the registered model ``name``."""
-    discrete = is_discrete(clvlab.purchase_models()[name].formulas)
-    return "discrete" if discrete else "continuous"
+    formulas = clvlab.purchase_models()[name].formulas
+    if is_contractual(formulas):
+        return "contractual"
+    return "discrete" if is_discrete(formulas) else "continuous"
 
 
 #: The registered continuous-time models (the CDNOW oracles of
@@ -100,8 +130,10 @@ def histories(
     which: str = "continuous",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(x, t_x, T)`` of :data:`HISTORIES` (or :data:`DISCRETE_HISTORIES` for
-    ``"discrete"``) as three float arrays."""
-    x, t_x, T = (DISCRETE_HISTORIES if which == "discrete" else HISTORIES).T
+    ``"discrete"``, :data:`CONTRACT_HISTORIES` for ``"contractual"``) as three float
+    arrays."""
+    table = {"discrete": DISCRETE_HISTORIES, "contractual": CONTRACT_HISTORIES}
+    x, t_x, T = table.get(which, HISTORIES).T
     return x.copy(), t_x.copy(), T.copy()
 
 
@@ -159,6 +191,50 @@ def donations_rfm(log: pd.DataFrame) -> pd.DataFrame:
         calibration_end="2001-12-31",
         observation_end="2006-12-31",
     )
+
+
+def contracts_log(seed: int = 7) -> pd.DataFrame:
+    """A yearly log of the payments of Fader & Hardie (2007) Table 1's 2,000 customers.
+
+    Each customer pays when signing up (2000-06-30) and at every renewal, one year apart,
+    as many times as Table 1 says (its survivors per year give each customer's number of
+    renewals up to year 12); the payment is the customer's plan price, seeded Gamma-Gamma
+    amounts (each customer's rate nu ~ Gamma(3, 1/10), each payment ~ Gamma(4, nu)).
+    """
+    rng = np.random.default_rng(seed)
+    renewals = []
+    for counts in FH07_TABLE1.values():
+        c = np.asarray(counts)
+        lost = np.r_[c[:-1] - c[1:], c[-1]]  # cancel at opportunity t = 1..12, or never
+        renewals.append(np.repeat(np.arange(len(lost)), lost))
+    total = np.concatenate(renewals)
+    customer = np.repeat(np.arange(len(total)), total + 1)
+    year = np.concatenate([np.arange(r + 1) for r in total])
+    nu = rng.gamma(3.0, 0.1, len(total))
+    return pd.DataFrame(
+        {
+            "customer_id": customer + 1,
+            "date": pd.to_datetime(pd.Series(2000 + year).astype(str) + "-06-30").to_numpy(),
+            "spend": np.round(rng.gamma(4.0, 1.0 / nu[customer]), 2) + 0.01,
+        }
+    )
+
+
+def contracts_rfm(log: pd.DataFrame) -> pd.DataFrame:
+    """The renewal table of :func:`contracts_log`: calibration years 1-7 (Fader & Hardie
+    2007 fit years 0-7), holdout years 8-12. A customer's renewals are his calibration
+    opportunities with a payment, all consecutive, so :func:`clvlab.opportunity_summary`
+    gives ``t_x = x`` and marks the table contractual."""
+    table = clvlab.opportunity_summary(
+        log,
+        monetary_value_col="spend",
+        grain="Y",
+        start="2000-07-01",
+        calibration_end="2007-06-30",
+        observation_end="2012-06-30",
+    )
+    table.attrs["clvlab"] = {**table.attrs["clvlab"], "contractual": True}
+    return table
 
 
 def fit_mle(name: str, rfm: pd.DataFrame, **kwargs: Any) -> clvlab.PurchaseModel:

@@ -56,6 +56,8 @@ SIX_MONTHS_IN_WEEKS = 6 * 365.25 / 12 / 7
 TWELVE_MONTHS_IN_WEEKS = 2 * SIX_MONTHS_IN_WEEKS
 # donations (Fader, Hardie & Shang 2010): 11,104 donors of the 1995 cohort
 N_DONORS = 11_104
+# Fader & Hardie (2007) Table 1: two cohorts of 1,000 subscribers
+N_SUBSCRIBERS = 2_000
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Case:
 @pytest.fixture(scope="module")
 def cases(cdnow_sample_rfm: pd.DataFrame, cdnow_sample: pd.DataFrame) -> dict[str, Case]:
     log = family.donations_log()
+    contracts = family.contracts_log()
     return {
         "continuous": Case(
             cdnow_sample_rfm,
@@ -103,6 +106,22 @@ def cases(cdnow_sample_rfm: pd.DataFrame, cdnow_sample: pd.DataFrame) -> dict[st
             family.donations_rfm(log),
             log,
             N_DONORS,
+            "Y",
+            "years",
+            5.0,
+            {"horizon": 3, "unit": "Y"},
+            3.0,
+            {"horizon": 5, "unit": "Y"},
+            5.0,
+            (1.0, 3.0, 5.0),
+            False,
+        ),
+        # yearly renewals of Fader & Hardie (2007) Table 1: calibration years 1-7,
+        # holdout years 8-12
+        "contractual": Case(
+            family.contracts_rfm(contracts),
+            contracts,
+            N_SUBSCRIBERS,
             "Y",
             "years",
             5.0,
@@ -263,6 +282,10 @@ def _random_rows(
     """Random histories plus edge rows: x = 0, t_x = T, a tiny T and x = 10,000; for
     ``which="discrete"`` whole opportunities ``x <= t_x <= n`` (n up to 1,000)."""
     rng = np.random.default_rng(seed)
+    if which == "contractual":  # consecutive renewals: t_x = x <= n
+        big_n = np.r_[6.0, 6.0, 1.0, 1_000.0, rng.integers(1, 60, n)].astype(float)
+        x = np.r_[0.0, 6.0, 1.0, 999.0, np.floor(rng.uniform(0, 1, n) * (big_n[4:] + 1))]
+        return x, x.copy(), big_n
     if which == "discrete":
         big_n = np.r_[6.0, 6.0, 1.0, 1_000.0, rng.integers(1, 60, n)].astype(float)
         t_x = np.r_[0.0, 6.0, 1.0, 999.0, np.floor(rng.uniform(0, 1, n) * (big_n[4:] + 1))]
@@ -327,6 +350,15 @@ def test_loglik_agrees_across_numpy_pytensor_and_autograd(model: clvlab.Purchase
             assert gradient[i] == pytest.approx(fd, rel=2e-5, abs=1e-6 * abs(ours.sum()) / v)
 
 
+def _within_monte_carlo_error(mean: np.ndarray, expected: np.ndarray, se: np.ndarray) -> None:
+    """Each simulated mean within 4.5 Monte Carlo standard errors of its expectation
+    (two-sided p = 7e-6 per comparison, seeded); exactly equal where nothing is random
+    (a cancelled contract renews 0 times: se = 0)."""
+    certain = se == 0
+    np.testing.assert_allclose(mean[certain], expected[certain], atol=1e-12)
+    np.testing.assert_array_less(np.abs(mean - expected)[~certain], 4.5 * se[~certain])
+
+
 def test_simulator_mean_matches_conditional_expectation(
     model: clvlab.PurchaseModel, case: Case
 ) -> None:
@@ -341,7 +373,7 @@ def test_simulator_mean_matches_conditional_expectation(
     expected = f.conditional_expected_purchases(numpy_ops, 39.0, x, t_x, T, **params)
     # 4.5 Monte Carlo standard errors: two-sided p = 7e-6 per comparison (seeded)
     se = counts.std(axis=0, ddof=1) / np.sqrt(n)
-    np.testing.assert_array_less(np.abs(counts.mean(axis=0) - expected), 4.5 * se)
+    _within_monte_carlo_error(counts.mean(axis=0), expected, se)
     # the closed-form PMF against the simulated frequencies of 0 and 1 purchases
     for k in (0, 1):
         p = f.conditional_probability_of_purchases(numpy_ops, 39.0, k, x, t_x, T, **params)
@@ -354,7 +386,7 @@ def test_simulator_mean_matches_conditional_expectation(
     for j, t in enumerate(ends):
         mean = f.conditional_expected_purchases(numpy_ops, t, x, t_x, T, **params)
         se = paths[..., j].std(axis=0, ddof=1) / np.sqrt(n)
-        np.testing.assert_array_less(np.abs(paths[..., j].mean(axis=0) - mean), 4.5 * se)
+        _within_monte_carlo_error(paths[..., j].mean(axis=0), mean, se)
     # the latent state: alive exactly when the second component (remaining purchases or
     # remaining lifetime) is positive, with the probability P(alive)
     _, remaining = f.draw_latent_state(np.random.default_rng(11), x, t_x, T, draws)
@@ -473,13 +505,15 @@ def test_finite_predictions_at_extremes(
         for (k, v), s in zip(family.formula_params(model).items(), shifts, strict=True)
     }
     t_x = 0.0 if x == 0 else T * share
-    if family.kind(name) == "discrete":
+    if family.kind(name) != "continuous":
         # whole opportunities, n up to 1,000 (issue 16), x <= t_x <= n
         T = float(min(max(round(T), 1), 1_000))
         t_x = 0.0 if x == 0 else float(min(max(round(T * share), 1), T))
         x = int(min(x, t_x))
         t_x = 0.0 if x == 0 else t_x
         t = float(round(t))
+    if family.kind(name) == "contractual":
+        t_x = float(x)  # consecutive renewals
     xa, t_xa, Ta = (np.array([v], dtype=float) for v in (x, t_x, T))
     assert np.isfinite(f.loglik(numpy_ops, xa, t_xa, Ta, **params)).all()
     alive = f.probability_alive(numpy_ops, xa, t_xa, Ta, **params)
@@ -494,8 +528,13 @@ def test_finite_predictions_at_extremes(
 def _extreme_rfm(which: str = "continuous") -> pd.DataFrame:
     """Hostile but valid histories, in weeks: tiny and huge T, x up to 10,000; for
     ``which="discrete"``, whole opportunities with n up to 1,000 (issue 16)."""
-    if which == "discrete":
+    if which == "contractual":
         rows = [(0, 0, 1), (0, 0, 1_000), (1, 1, 1_000), (1_000, 1_000, 1_000)]
+        rows += [(999, 999, 1_000), (500, 500, 1_000), (30, 30, 31), (1, 1, 1)]
+        return pd.DataFrame(rows, columns=["frequency", "recency", "T"]).rename(
+            index=lambda i: f"c{i}"
+        )
+    if which == "discrete":
         rows += [(1, 1_000, 1_000), (500, 999, 1_000), (26, 30, 31), (1, 1, 1)]
         return pd.DataFrame(rows, columns=["frequency", "recency", "T"]).rename(
             index=lambda i: f"c{i}"
@@ -930,7 +969,7 @@ def test_frequency_recency_matrix(model: clvlab.PurchaseModel, quantity: str) ->
         max_frequency=20,
         n_recency=20,
     )
-    discrete = family.kind(model.name) == "discrete"
+    discrete = family.kind(model.name) != "continuous"
     # in opportunities: whole recencies 0, 3, ..., 39 (hand: steps of ceil(39 / 19) = 3)
     assert matrix.shape == ((21, 14) if discrete else (21, 20))
     values = matrix.to_numpy()
@@ -943,6 +982,8 @@ def test_frequency_recency_matrix(model: clvlab.PurchaseModel, quantity: str) ->
     impossible = ((freq == 0) & (rec > 0)) | ((freq > 0) & (rec == 0))
     if discrete:
         impossible = impossible | (freq > rec)
+    if family.kind(model.name) == "contractual":
+        impossible = impossible | (freq != rec)  # consecutive renewals
     assert np.isnan(values[impossible]).all() and np.isfinite(values[~impossible]).all()
     xx, rr = (v[~impossible] for v in np.broadcast_arrays(freq, rec))
     params = family.formula_params(model)
@@ -1143,6 +1184,20 @@ def test_cli_run_with_each_purchase_model(
         calibration = "2001-12-31"
         extra = ("--time-unit", "Y", "--horizon", "5", "--horizon-unit", "Y")
         extra += ("--observation-end", "2006-12-31")
+        if family.kind(name) == "contractual":
+            # a transaction log does not record cancellations: refused, naming the tables
+            # that do (payments 2000-2012, contracts_log)
+            args = [
+                *("run", str(source), "--customer-col", "customer_id", "--date-col", "date"),
+                *("--amount-col", "spend", "--calibration-end", "2006-12-31", *extra[:6]),
+                *("--observation-end", "2012-12-31", "--purchase-model", name),
+                *("--no-progress", "--out", str(out)),
+            ]
+            assert main(args) == 2
+            err = capsys.readouterr().err
+            assert "noncontractual" in err and "subscription_summary" in err
+            assert not out.exists()
+            return
     args = [
         *("run", str(source), "--customer-col", "customer_id", "--date-col", "date"),
         *("--amount-col", "spend", "--calibration-end", calibration, *extra),

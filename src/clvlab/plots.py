@@ -120,6 +120,8 @@ def plot_frequency_recency(matrix: pd.DataFrame, *, ax: Axes | None = None) -> A
     empty_ok = (frequency[:, None] == 0) != (recency[None, :] == 0)
     if meta.get("discrete"):  # opportunities: x transactions need a recency of x or more
         empty_ok = empty_ok | (frequency[:, None] > recency[None, :])
+    if meta.get("contractual"):  # consecutive renewals: x equals the recency
+        empty_ok = empty_ok | (frequency[:, None] != recency[None, :])
     cells = [
         (np.isnan(values) & ~empty_ok, "is NaN in a cell that a customer can be in"),
         (np.isinf(values), "is infinite"),

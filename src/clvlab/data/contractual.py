@@ -18,21 +18,26 @@ contract: ``frequency`` (x), ``recency`` (equal to x: renewals are consecutive) 
 
 from __future__ import annotations
 
+import decimal
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from clvlab.arguments import check_count
 from clvlab.data.discrete import normalize_grain, validate_opportunities
-from clvlab.data.transactions import parse_dates, parse_day
-from clvlab.data.validation import Validator
-from clvlab.errors import DataValidationError
+from clvlab.data.ids import factorize_ids, id_text
+from clvlab.data.rfm import rfm_metadata
+from clvlab.data.transactions import FIRST_DAY, LAST_DAY, parse_dates, parse_day
+from clvlab.data.validation import Validator, require_nonempty
+from clvlab.errors import ArgumentError, DataValidationError
 
 __all__ = ["cohort_histories", "subscription_summary", "validate_contracts"]
 
 _BUILD_IT = (
-    "build the table with clvlab.cohort_histories (survival counts) or "
+    "Build the table with clvlab.cohort_histories (survival counts) or "
     "clvlab.subscription_summary (subscriptions with start and cancellation dates)"
 )
 #: Months per period of the calendar grains.
@@ -77,14 +82,20 @@ def cohort_histories(
         ``cohort``, ``frequency`` (renewals), ``recency`` (the same), ``T`` (opportunities
         observed) and ``weight`` (customers with that history); empty histories (no
         customer) are left out. Fit it with :class:`clvlab.ShiftedBetaGeo` (the weights
-        are used; unfold with ``table.loc[table.index.repeat(table.weight)]`` for
-        per-customer predictions).
+        are used). For one row per customer (per-customer predictions), unfold it and
+        drop the weights, which would otherwise count each customer again::
+
+            table.loc[table.index.repeat(table["weight"])].drop(
+                columns="weight").reset_index(drop=True)
 
     Raises
     ------
     DataValidationError
-        Negative, fractional or increasing counts, a first count of 0, or a gap before
-        the end of a cohort, naming the cohort and period.
+        No cohort; counts that are not numbers (text, booleans), negative, fractional,
+        above 2**53 or increasing; a first count of 0; a gap before the end of a
+        cohort; a period index out of order, naming the cohort and period.
+    ArgumentError
+        ``periods`` not a whole number >= 1, or beyond the longest cohort.
 
     Examples
     --------
@@ -94,19 +105,25 @@ def cohort_histories(
     """
     unit = normalize_grain(time_unit)
     cohorts = _as_cohorts(survivors)
-    if periods is not None and (
-        isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1
-    ):
-        raise DataValidationError(
-            "periods",
-            f"must be a whole number >= 1, got {periods!r}",
-            hint="pass the number of calibration periods, e.g. periods=7",
+    top = None
+    if periods is not None:
+        try:
+            top = check_count("periods", periods, minimum=1)
+        except ArgumentError as exc:
+            raise ArgumentError(
+                f"{exc}; pass the number of calibration periods, e.g. periods=7"
+            ) from None
+    checked = {name: _check_counts(name, counts) for name, counts in cohorts.items()}
+    longest = max(len(values) - 1 for values in checked.values())
+    if top is not None and top > longest:
+        raise ArgumentError(
+            f"periods={top} is beyond the counts: the longest cohort is counted to period "
+            f"{longest}, so nothing would be held out; pass periods={longest} or fewer"
         )
     rows: list[tuple[Any, int, int, int]] = []
-    for name, counts in cohorts.items():
-        values = _check_counts(name, counts)
-        if periods is not None:
-            values = values[: int(periods) + 1]
+    for name, values in checked.items():
+        if top is not None:
+            values = values[: top + 1]
         tau = len(values) - 1
         lost = values[:-1] - values[1:]
         for t, count in enumerate(lost, start=1):
@@ -124,10 +141,22 @@ def cohort_histories(
 
 def _as_cohorts(survivors: Any) -> dict[Any, np.ndarray]:
     if isinstance(survivors, pd.DataFrame):
-        return {c: survivors[c].to_numpy() for c in survivors.columns}
-    if isinstance(survivors, Mapping):
-        return {k: np.asarray(v, dtype=object) for k, v in survivors.items()}
-    if isinstance(survivors, (str, bytes)) or not isinstance(
+        if survivors.columns.has_duplicates:
+            twice = pd.unique(survivors.columns[survivors.columns.duplicated()])
+            raise DataValidationError(
+                "survivors",
+                f"cohort {twice[0]!r} appears in more than one column",
+                hint="give each cohort one column with a name of its own",
+            )
+        _check_periods_index(survivors.index, "the rows")
+        cohorts = {c: survivors[c].to_numpy() for c in survivors.columns}
+    elif isinstance(survivors, Mapping):
+        cohorts = {}
+        for key, value in survivors.items():
+            if isinstance(value, pd.Series):
+                _check_periods_index(value.index, f"cohort {key!r}")
+            cohorts[key] = np.asarray(value, dtype=object)
+    elif isinstance(survivors, (str, bytes)) or not isinstance(
         survivors, (Sequence, np.ndarray, pd.Series)
     ):
         raise DataValidationError(
@@ -136,21 +165,92 @@ def _as_cohorts(survivors: Any) -> dict[Any, np.ndarray]:
             f"DataFrame), got {type(survivors).__name__}",
             hint="pass e.g. [1000, 631, 468] (customers active at the end of periods 0, 1, 2)",
         )
-    return {"cohort": np.asarray(survivors, dtype=object)}
+    else:
+        if isinstance(survivors, pd.Series):
+            _check_periods_index(survivors.index, "the counts")
+        cohorts = {"cohort": np.asarray(survivors, dtype=object)}
+    if not cohorts or (isinstance(survivors, pd.DataFrame) and survivors.empty):
+        raise DataValidationError(
+            "survivors",
+            "holds no cohort: there are no counts to fold",
+            hint="pass at least one cohort's counts, e.g. [1000, 631, 468]",
+        )
+    for name, counts in cohorts.items():
+        if counts.ndim != 1:
+            raise DataValidationError(
+                "survivors",
+                f"cohort {name!r} is not one sequence of counts (it has shape {counts.shape})",
+                hint="pass one flat sequence per cohort, or a DataFrame with one column per cohort",
+            )
+    return cohorts
+
+
+def _check_periods_index(index: pd.Index, where: str) -> None:
+    """Counts are read in row order as periods 0, 1, ...: an index of period numbers or
+    dates must agree (consecutive whole periods, increasing), so a shuffled or gapped
+    table is refused rather than read in the wrong order."""
+    if isinstance(index, pd.RangeIndex) and index.step == 1:
+        return
+    values = index.to_numpy()
+    if pd.api.types.is_integer_dtype(index.dtype):
+        if np.all(np.diff(values.astype(np.int64)) == 1):
+            return
+    elif pd.api.types.is_datetime64_any_dtype(index.dtype) or isinstance(
+        index.dtype, pd.PeriodDtype
+    ):
+        if index.is_monotonic_increasing and index.is_unique:
+            return
+    else:
+        return  # labels that carry no order: the rows are in period order
+    shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    raise DataValidationError(
+        "survivors",
+        f"{where} are indexed by periods {shown}, which are not consecutive and "
+        "increasing: the counts are read in row order as periods 0, 1, 2 and so on",
+        hint="sort the rows by period (survivors.sort_index()) and give each period a row "
+        "(a period not counted is NaN, only after a cohort's last counted one)",
+    )
+
+
+#: Largest count: beyond 2**53 a float64 weight is no longer an exact count.
+_MAX_COUNT = 2**53
+
+
+def _count_value(where: str, period: int, value: Any) -> float:
+    """One count as a float (NaN when missing); text, booleans and non-numbers refused."""
+    if value is None or (not isinstance(value, (str, bytes)) and _is_missing(value)):
+        return np.nan
+    kind = None
+    if isinstance(value, np.generic):
+        value = value.item()  # shown as typed: True, not np.True_
+    if isinstance(value, bool):
+        kind = f"{value!r} (a boolean)"
+    elif isinstance(value, (str, bytes)):
+        kind = f"{value!r} (text)"
+    elif not isinstance(value, (numbers.Real, decimal.Decimal)):
+        kind = f"{value!r} (a {type(value).__name__})"
+    if kind is not None:
+        raise DataValidationError(
+            "survivors",
+            f"{where} holds {kind} at period {period}, not a count of customers",
+            hint="pass numbers of customers (convert text with pandas.to_numeric first)",
+        )
+    try:
+        return float(value)
+    except OverflowError:
+        return np.inf
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_counts(name: Any, counts: np.ndarray) -> np.ndarray:
     where = f"cohort {name!r}"
-    try:
-        values = pd.to_numeric(pd.Series(counts, dtype=object), errors="raise").to_numpy(
-            dtype=float
-        )
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            "survivors",
-            f"{where} holds a value that is not a number ({exc})",
-            hint="pass whole counts of customers",
-        ) from exc
+    values = np.array([_count_value(where, t, v) for t, v in enumerate(counts)], dtype=float)
     missing = np.isnan(values)
     if missing.any():
         first = int(np.argmax(missing))
@@ -164,23 +264,26 @@ def _check_counts(name: Any, counts: np.ndarray) -> np.ndarray:
     if len(values) < 2:
         raise DataValidationError(
             "survivors",
-            f"{where} has {len(values)} period(s); the model needs period 0 "
+            f"{where} has {len(values)} counted period(s); the model needs period 0 "
             "and at least one renewal opportunity",
-            hint="pass the count at the end of period 0 and of at least period 1",
+            hint="pass the count at the end of period 0 and of at least period 1 (leave "
+            "out a cohort that has not come up for renewal yet)",
         )
-    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values)) | (values > _MAX_COUNT)
     if bad.any():
         t = int(np.argmax(bad))
         raise DataValidationError(
             "survivors",
-            f"{where} has {values[t]!r} customers at period {t}: counts are whole numbers >= 0",
-            hint="pass counts of customers, not shares",
+            f"{where} has {values[t]:g} customers at period {t}: counts are whole numbers "
+            f"from 0 to 2**53",
+            hint="pass counts of customers, not shares (multiply shares by the cohort's size)",
         )
     if values[0] <= 0:
         raise DataValidationError(
             "survivors",
             f"{where} starts with {values[0]:g} customers at period 0",
-            hint="period 0 holds the cohort's size (> 0); drop an empty cohort",
+            hint="period 0 holds the cohort's size (> 0); drop an empty cohort (a column of "
+            "period numbers belongs in the index)",
         )
     rises = np.flatnonzero(np.diff(values) > 0)
     if rises.size:
@@ -253,6 +356,13 @@ def subscription_summary(
     2                    3  3
     """
     unit = normalize_grain(period)
+    if not isinstance(subscriptions, pd.DataFrame):
+        raise DataValidationError(
+            "<subscriptions>",
+            f"expected a pandas DataFrame, got {type(subscriptions).__name__}",
+            hint=f"pass one row per subscription with columns {customer_id_col!r}, "
+            f"{start_col!r} and {end_col!r}",
+        )
     missing = [c for c in (customer_id_col, start_col, end_col) if c not in subscriptions]
     if missing:
         raise DataValidationError(
@@ -260,20 +370,41 @@ def subscription_summary(
             f"column not found (columns: {list(subscriptions.columns)})",
             hint=f"pass {customer_id_col=}, {start_col=} and {end_col=} naming your columns",
         )
+    require_nonempty(subscriptions, "subscriptions table", customer_id_col)
     ids = subscriptions[customer_id_col]
     check = Validator(ids=ids.to_numpy())
-    check.check(customer_id_col, "is missing", ids.isna().to_numpy(), "drop those rows")
+    check.check(
+        customer_id_col,
+        "is missing",
+        ids.isna().to_numpy(),
+        "give every subscription a customer id, or drop those rows",
+        labels=subscriptions.index.to_numpy(),
+        label="index labels",
+    )
+    codes, _ = factorize_ids(ids.to_numpy(), customer_id_col)  # one text form per id
     check.check(
         customer_id_col,
         "appears more than once (one subscription per customer)",
-        ids.duplicated(keep=False).to_numpy(),
+        pd.Series(codes).duplicated(keep=False).to_numpy(),
         "keep one subscription per customer, or give each its own id",
     )
     start = parse_dates(
         subscriptions[start_col], start_col, datetime_format=datetime_format, dayfirst=dayfirst
     )
     end_raw = subscriptions[end_col]
-    end = parse_dates(end_raw, end_col, datetime_format=datetime_format, dayfirst=dayfirst)
+    blank = _blank_text(end_raw)  # an empty end means "still active", as a null does
+    end = parse_dates(
+        end_raw.mask(blank) if blank.any() else end_raw,
+        end_col,
+        datetime_format=datetime_format,
+        dayfirst=dayfirst,
+    )
+    check.check(
+        start_col,
+        f"is outside the supported range {FIRST_DAY} to {LAST_DAY}",
+        start.out_of_range,
+        "correct the dates",
+    )
     check.check(
         start_col,
         "is missing or unreadable",
@@ -281,14 +412,12 @@ def subscription_summary(
         "give every subscription its start day",
     )
     check.check(
-        start_col, "is outside 1677-09-22 to 2262-04-11", start.out_of_range, "correct the dates"
+        end_col,
+        f"is outside the supported range {FIRST_DAY} to {LAST_DAY}",
+        end.out_of_range,
+        "correct the dates, or leave the end empty for an active subscription",
     )
-    check.check(
-        end_col, "is outside 1677-09-22 to 2262-04-11", end.out_of_range, "correct the dates"
-    )
-    unreadable = np.isnat(end.days) & end_raw.notna().to_numpy() & ~end.out_of_range
-    if end_raw.dtype == object:
-        unreadable &= end_raw.astype(str).str.strip().ne("").to_numpy()
+    unreadable = np.isnat(end.days) & end_raw.notna().to_numpy() & ~end.out_of_range & ~blank
     check.check(
         end_col,
         "is not a date (leave it empty for an active subscription)",
@@ -314,10 +443,11 @@ def subscription_summary(
     late = (s > obs) | (has_end & (c > obs))
     if late.any():
         first = int(np.flatnonzero(late)[0])
+        span = f"{s[first]} to {c[first]}" if has_end[first] else f"since {s[first]}"
         raise DataValidationError(
             "observation_end",
             f"{obs} is before {int(late.sum())} subscription date(s), e.g. customer "
-            f"{ids.iloc[first]!r} ({s[first]} to {c[first]})",
+            f"{id_text(ids.iloc[first])} ({span})",
             hint="pass a later observation_end, or drop the subscriptions that start after it",
         )
     last = np.where(has_end, c, obs + np.timedelta64(1, "D"))  # renewals before this day
@@ -341,6 +471,17 @@ def subscription_summary(
         source="subscriptions",
     )
     return table
+
+
+def _blank_text(column: pd.Series) -> np.ndarray:
+    """Rows whose value is empty or blank text (``""``, ``"  "``)."""
+    if not (pd.api.types.is_string_dtype(column.dtype) or column.dtype == object):
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter(
+        (isinstance(v, str) and not v.strip() for v in column.to_numpy()),
+        dtype=bool,
+        count=len(column),
+    )
 
 
 def _renewals_before(start: np.ndarray, before: np.ndarray, unit: str) -> np.ndarray:
@@ -389,10 +530,16 @@ def _period_labels(days: np.ndarray, unit: str) -> np.ndarray:
 
 
 def validate_contracts(rfm: pd.DataFrame, model: str = "sBG") -> pd.DataFrame:
-    """Check a renewal table for a contractual model: the rules of
-    :func:`clvlab.data.discrete.validate_opportunities` (whole numbers, ``x <= n``), and
-    ``recency == frequency`` (renewals are consecutive; a customer who cancelled does not
-    come back under the same contract).
+    """Check a renewal table for a contractual model.
+
+    Rules: the table is not a continuous-time RFM table (metadata ``kind`` other than
+    ``"discrete"``, as :func:`clvlab.rfm_summary` records) nor a noncontractual
+    discrete-time one (:func:`clvlab.opportunity_summary`'s, without ``contractual``
+    in its metadata: a silence after the last transaction is not a cancellation); the
+    rules of :func:`clvlab.data.discrete.validate_opportunities` (whole numbers,
+    ``x <= n``); and ``recency == frequency`` (renewals are consecutive; a customer who
+    cancelled does not come back under the same contract). A table without metadata
+    (built by hand) is accepted when it keeps these rules.
 
     Raises
     ------
@@ -400,7 +547,38 @@ def validate_contracts(rfm: pd.DataFrame, model: str = "sBG") -> pd.DataFrame:
         Naming the customers and the fix (:func:`cohort_histories`,
         :func:`subscription_summary`).
     """
-    table = validate_opportunities(rfm, model)
+    meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
+    kind = meta.get("kind")
+    if kind is not None and kind != "discrete":
+        raise DataValidationError(
+            "<rfm>",
+            f"this table records kind {kind!r}: its recency and T are durations in "
+            f"continuous time, but {model} counts renewal opportunities",
+            hint=_BUILD_IT,
+        )
+    if kind == "discrete" and not meta.get("contractual", False):
+        raise DataValidationError(
+            "<rfm>",
+            f"this table records a noncontractual discrete-time history (no "
+            f"'contractual' in its metadata): a customer's silence after the last "
+            f"transaction is not an observed cancellation, but {model} needs one",
+            hint=_BUILD_IT + "; fit a noncontractual table with clvlab.BetaGeoBetaBinom",
+        )
+    try:
+        table = validate_opportunities(rfm, model)
+    except DataValidationError as exc:
+        if "opportunity_summary" not in exc.hint:
+            raise
+        raise DataValidationError(  # the same rule, with the contractual fix
+            exc.column,
+            exc.rule,
+            exc.n_rows,
+            exc.examples,
+            _BUILD_IT,
+            example_label=exc.example_label,
+            example_values=exc.example_values,
+            droppable=exc.droppable,
+        ) from None
     check = Validator(ids=table.index.to_numpy())
     x, t_x = table["frequency"].to_numpy(dtype=float), table["recency"].to_numpy(dtype=float)
     check.check(

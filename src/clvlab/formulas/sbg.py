@@ -125,9 +125,10 @@ def loglik(ops: Ops, x: Array, t_x: Array, T: Array, alpha: Array, beta: Array) 
               \\end{cases}
 
     Summed over a cohort's survivor counts ``n_0 \\ge n_1 \\ge \\dots \\ge n_\\tau`` this is
-    FH07's ``sum_t (n_{t-1} - n_t) ln P(T = t) + n_tau ln S(tau)``. ``t_x`` is not used
-    (it equals ``x`` for a contract). Both branches stay finite, so every backend
-    differentiates it.
+    FH07's ``sum_t (n_{t-1} - n_t) ln P(T = t) + n_tau ln S(tau)``. The opportunity of
+    the last renewal, ``t_x``, equals ``x`` for a contract (checked by
+    :func:`clvlab.data.contractual.validate_contracts`); the cancellation is at
+    ``t_x + 1``. Both branches stay finite, so every backend differentiates it.
 
     Examples
     --------
@@ -135,7 +136,7 @@ def loglik(ops: Ops, x: Array, t_x: Array, T: Array, alpha: Array, beta: Array) 
     -0.693147
     """
     alive = log_rising(ops, beta, T) - log_rising(ops, alpha + beta, T)
-    churned = ops.log(churn_probability(ops, x + 1, alpha, beta))
+    churned = ops.log(churn_probability(ops, t_x + 1, alpha, beta))
     return ops.where(x > T - 0.5, alive, churned)
 
 
@@ -264,7 +265,10 @@ def residual_lifetime(renewals: Array, discount_rate: Array, alpha: Array, beta:
               {}_2F_1\\big(1, \\beta+n; \\alpha+\\beta+n; \\tfrac{1}{1+d}\\big)
 
     in units of the payment per period; ``discount_rate > 0`` per period (the series
-    diverges at 0 when ``alpha <= 1``). SciPy's ``hyp2f1``, checked against mpmath.
+    diverges at 0 when ``alpha <= 1``). The hypergeometric function is SciPy's
+    ``hyp2f1``; where that is not finite (``beta + n`` in the hundreds with a small
+    ``alpha``), its defining series, whose terms fall at least as fast as
+    ``(1 + d)^-k`` (:func:`_hyp2f1_one_series`). Checked against mpmath.
 
     Examples
     --------
@@ -275,7 +279,52 @@ def residual_lifetime(renewals: Array, discount_rate: Array, alpha: Array, beta:
 
     n = np.asarray(renewals, dtype=float) + 1.0
     a, b, d = (np.asarray(v, dtype=float) for v in (alpha, beta, discount_rate))
-    return (b + n - 1) / (a + b + n - 1) * special.hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
+    z = 1.0 / (1.0 + d)
+    with np.errstate(all="ignore"):
+        f = np.asarray(special.hyp2f1(1.0, b + n, a + b + n, z), dtype=float)
+    bad = ~np.isfinite(f)
+    if np.any(bad):
+        shape = np.broadcast_shapes(f.shape, n.shape, a.shape, b.shape, d.shape)
+        f = np.array(np.broadcast_to(f, shape))
+        args = [
+            np.broadcast_to(v, shape)[np.broadcast_to(bad, shape)] for v in (b + n, a + b + n, z)
+        ]
+        f[np.broadcast_to(bad, shape)] = _hyp2f1_one_series(*args)
+    return (b + n - 1) / (a + b + n - 1) * f
+
+
+#: Most terms :func:`_hyp2f1_one_series` sums before it refuses.
+_SERIES_TERMS = 2_000_000
+
+
+def _hyp2f1_one_series(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k`` for ``0 < b < c`` and ``0 < z < 1``,
+    summed until the tail bound ``term / (1 - z)`` is below 1e-17 of the sum (each term
+    ratio ``(b + k) z / (c + k)`` is below ``z``).
+
+    Raises
+    ------
+    ArgumentError
+        When that needs more than 2,000,000 terms (a discount rate below about 2e-5 per
+        period), naming the fix.
+    """
+    total = np.ones_like(b)
+    term = np.ones_like(b)
+    tail = 1.0 / (1.0 - z)
+    k = 0
+    while np.any(term * tail > 1e-17 * total):
+        term = term * (b + k) / (c + k) * z
+        total = total + term
+        k += 1
+        if k > _SERIES_TERMS:
+            from clvlab.errors import ArgumentError
+
+            raise ArgumentError(
+                "the discounted residual lifetime needs more than 2,000,000 terms of its "
+                "series at this discount rate: pass a discount rate of at least 1e-4 per "
+                "period (e.g. a yearly rate for yearly renewals)"
+            )
+    return total
 
 
 def draw_latent_state(

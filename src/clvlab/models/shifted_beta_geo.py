@@ -74,8 +74,8 @@ class ShiftedBetaGeo(PurchaseModel):
     def prepare(self, rfm: pd.DataFrame) -> FitData:
         """Validate and fold the renewal table; a ``weight`` column (as
         :func:`clvlab.cohort_histories` gives) counts the customers of each row."""
-        if "weight" not in rfm.columns:
-            return super().prepare(rfm)
+        if not isinstance(rfm, pd.DataFrame) or "weight" not in rfm.columns:
+            return super().prepare(rfm)  # refuses a non-table with its message
         weights = _check_weights(rfm["weight"])
         data = super().prepare(rfm.drop(columns="weight"))
         folded = data.folded
@@ -227,22 +227,33 @@ class ShiftedBetaGeo(PurchaseModel):
 
 
 def _check_weights(weights: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(weights, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
-    if bad.any():
-        from clvlab.errors import DataValidationError
+    """The ``weight`` column as float counts: whole numbers from 0 to 2**53 (exact in
+    float64), not booleans, summing to more than 0."""
+    from clvlab.data.validation import Validator
+    from clvlab.errors import DataValidationError
 
+    hint = (
+        "the weight column counts the customers with each history "
+        "(clvlab.cohort_histories builds it); drop it to count each row as one customer"
+    )
+    if pd.api.types.is_bool_dtype(weights.dtype):
+        raise DataValidationError(
+            "weight", "holds True/False, not numbers of customers", len(weights), hint=hint
+        )
+    values = pd.to_numeric(weights, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    finite = np.where(np.isfinite(values), values, 0.0)
+    check = Validator(ids=weights.index.to_numpy())
+    check.check(
+        "weight",
+        "is not a whole number of customers from 0 to 2**53",
+        ~np.isfinite(values) | (finite < 0) | (finite != np.round(finite)) | (finite > 2.0**53),
+        hint,
+        values=weights.to_numpy(),
+    )
+    if values.sum() <= 0:
         raise DataValidationError(
             "weight",
-            "is not a whole number of customers >= 0",
-            int(bad.sum()),
-            hint="the weight column counts the customers with each history "
-            "(clvlab.cohort_histories builds it)",
-        )
-    if values.sum() <= 0:
-        from clvlab.errors import DataValidationError
-
-        raise DataValidationError(
-            "weight", "sums to 0: no customer to fit", hint="pass at least one customer"
+            "sums to 0: no customer to fit",
+            hint="give at least one row a positive weight (its number of customers)",
         )
     return values

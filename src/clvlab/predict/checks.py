@@ -12,7 +12,7 @@ import pandas as pd
 
 from clvlab.arguments import check_ci_prob, check_count, check_nonnegative, check_positive
 from clvlab.errors import ArgumentError
-from clvlab.formulas.contract import is_discrete
+from clvlab.formulas.contract import is_contractual, is_discrete
 from clvlab.inference.draws import interval
 from clvlab.predict.customer import PurchasePredictions, history_table, whole_opportunities
 from clvlab.predict.engine import summary_table
@@ -99,7 +99,8 @@ def frequency_recency_matrix(
     ``recency > 0`` are impossible and left empty (NaN). For a discrete-time model
     (BG/BB) ``T`` and ``t`` are whole numbers of opportunities, the recencies are whole
     (0 to ``T`` in steps of ``ceil(T / (n_recency - 1))``, at most ``n_recency``), and
-    cells with ``frequency > recency`` are impossible too. ``quantity`` is the expected
+    cells with ``frequency > recency`` are impossible too (and for a contractual model,
+    sBG, every cell with ``frequency != recency``). ``quantity`` is the expected
     purchases in the next ``t`` periods or P(alive), at the model's point estimate.
     """
     _check_purchase_model(model, "frequency_recency_matrix")
@@ -124,8 +125,11 @@ def frequency_recency_matrix(
         step = max(1, int(np.ceil(T / (n_recency - 1))))
         recency = np.arange(0.0, T + 1, step)
     xx, rr = np.meshgrid(x, recency, indexing="ij")
-    # x > 0 exactly when recency > 0; in discrete time also x <= recency
+    # x > 0 exactly when recency > 0; in discrete time also x <= recency, and for a
+    # contract (consecutive renewals) x == recency
     valid = ((xx > 0) == (rr > 0)) & ((xx <= rr) | (not discrete))
+    if is_contractual(model.formulas):
+        valid &= xx == rr
     grid = pd.DataFrame({"frequency": xx[valid], "recency": rr[valid], "T": float(T)})
     grid["frequency"] = grid["frequency"].astype(np.int64)
     if quantity == "expected_purchases":
@@ -145,6 +149,7 @@ def frequency_recency_matrix(
         "t": t,
         "time_unit": unit,
         "discrete": discrete,
+        "contractual": is_contractual(model.formulas),
     }
     return frame
 

@@ -803,3 +803,45 @@ def test_subscription_table_fits_like_its_cohort_counts(regular7: pd.DataFrame) 
     assert np.allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-6)
     # FH07 (section 4): regular cohort alpha = 0.704, beta = 1.182
     assert (round(float(ours["alpha"]), 3), round(float(ours["beta"]), 3)) == (0.704, 1.182)
+
+
+def test_no_renewal_opportunity_yet_is_refused() -> None:
+    # two subscriptions that start on the observation day: T = 0 for both (no renewal
+    # day yet), which carries no information on alpha, beta
+    table = subscription_summary(
+        pd.DataFrame({"customer_id": [1, 2], "start": ["2020-01-01"] * 2, "end": [None, None]})
+    )
+    assert _xt(table) == [(0, 0), (0, 0)]
+    with pytest.raises(DataValidationError, match=r"'T': is 0 for every customer.*observation_end"):
+        clvlab.ShiftedBetaGeo().fit(table, **FIT)
+
+
+def test_new_subscribers_do_not_change_the_fit(regular7: pd.DataFrame) -> None:
+    # rows with T = 0 add ln S(0) = 0 to the log-likelihood (FH07 eq. 3: S(0) = 1)
+    base = clvlab.ShiftedBetaGeo().fit(regular7, **FIT).params_["estimate"]
+    new = pd.DataFrame(
+        {"cohort": ["new"], "frequency": [0], "recency": [0], "T": [0], "weight": [500]}
+    )
+    more = pd.concat([regular7, new], ignore_index=True)
+    more.attrs = dict(regular7.attrs)
+    est = clvlab.ShiftedBetaGeo().fit(more, **FIT).params_["estimate"]
+    assert np.allclose(est.to_numpy(), base.to_numpy(), rtol=1e-6)
+
+
+def test_cohort_labels_before_1970() -> None:
+    # period labels count from 1970 in numpy; days before it are labelled by their own
+    # calendar period (1969-12-31 is in 1969 Q4, in the ISO week of Monday 1969-12-29)
+    frame = pd.DataFrame(
+        {"customer_id": [1, 2], "start": ["1969-12-31", "1970-01-01"], "end": [None, ""]}
+    )
+    labels = {
+        period: subscription_summary(frame, period=period)["cohort"].tolist()
+        for period in ("Y", "Q", "M", "W", "D")
+    }
+    assert labels == {
+        "Y": ["1969", "1970"],
+        "Q": ["1969-Q4", "1970-Q1"],
+        "M": ["1969-12", "1970-01"],
+        "W": ["1969-12-29", "1969-12-29"],
+        "D": ["1969-12-31", "1970-01-01"],
+    }

@@ -551,3 +551,36 @@ def test_pmf_over_a_thousand_opportunities() -> None:
         assert mean == pytest.approx(
             float(_mp_expected(1000, 900, 1000, 1000, *PUBLISHED.values())), rel=1e-10
         )
+
+
+def test_pytensor_gradient_is_right_where_the_two_terms_tie() -> None:
+    """At (alpha, beta, gamma, delta) = (0.2, 5, 3, 0.1) the history (4, 5, 6) has equal
+    "alive" and "dead" terms of FHS eq. 5. pytensor's derivative of max/min gives the
+    whole gradient to both sides of a tie, which once made the likelihood's gradient that
+    of one term only (0.7% off on the donations sum). Reference: autograd of the same
+    formula, and central differences of its NumPy value."""
+    import autograd.numpy as anp
+    import pytensor
+    import pytensor.tensor as pt
+    from autograd import grad
+
+    from clvlab.formulas._ops import autograd_ops, pytensor_ops
+
+    x, t_x, n = np.array([4.0]), np.array([5.0]), np.array([6.0])
+    u0 = np.log([0.2, 5.0, 3.0, 0.1])
+    th = pt.dvector("th")
+    params = [pt.exp(th[i]) for i in range(4)]
+    ll = bgbb.loglik(pytensor_ops, pt.constant(x), pt.constant(t_x), pt.constant(n), *params)
+    symbolic = pytensor.function([th], pytensor.grad(ll.sum(), th))(u0)
+    ag = autograd_ops()
+
+    def row(u: np.ndarray) -> float:
+        return bgbb.loglik(ag, x, t_x, n, *[anp.exp(u[i]) for i in range(4)]).sum()
+
+    def value(u: np.ndarray) -> float:
+        return float(bgbb.loglik(numpy_ops, x, t_x, n, *np.exp(u))[0])
+
+    h = 1e-5
+    numeric = [(value(u0 + h * e) - value(u0 - h * e)) / (2 * h) for e in np.eye(4)]
+    np.testing.assert_allclose(symbolic, grad(row)(u0), rtol=1e-9)
+    np.testing.assert_allclose(symbolic, numeric, rtol=1e-7)

@@ -124,5 +124,5 @@ def test_two_bootstrap_resamples_are_enough_to_run(cdnow_summary: pd.DataFrame) 
 def test_unknown_model_name() -> None:
     from clvlab.models.base import model_class
 
-    with pytest.raises(ArgumentError, match=r"unknown model 'sbg'; known: \['bgbb', 'bgnbd'"):
-        model_class("sbg")
+    with pytest.raises(ArgumentError, match=r"unknown model 'bgnbdx'; known: \['bgbb', 'bgnbd'"):
+        model_class("bgnbdx")

@@ -314,8 +314,10 @@ def subscription_summary(
     (``s + 1 period``, ``s + 2 periods``, ...; calendar months for ``"M"``, ``"Q"``,
     ``"Y"``, with the day clipped to the month's end). A cancellation on day ``c`` means
     no renewal on or after ``c``: ``x`` is the number of renewal days before ``c``, and
-    the customer cancelled at opportunity ``x + 1``. A subscription without an end (NaT
-    or empty) is still active: ``x = n``, the renewal days up to ``observation_end``.
+    the customer cancelled at opportunity ``x + 1``, which is observed even when that
+    renewal day lies after ``observation_end`` (so ``n >= x + 1``). A subscription
+    without an end (null, NaT, or empty or blank text) is still active: ``x = n``, the
+    renewal days up to ``observation_end``.
 
     Parameters
     ----------
@@ -341,8 +343,11 @@ def subscription_summary(
     Raises
     ------
     DataValidationError
-        A missing column or start date, duplicated ids, unreadable or out-of-range dates,
-        an end before its start, or a date after ``observation_end``.
+        Not a DataFrame or no rows; a missing column or start date; null, duplicated or
+        colliding ids (``1`` and ``"1"``); unreadable, ambiguous or out-of-range dates;
+        an end before its start; or a date after ``observation_end``.
+    ArgumentError
+        An unknown ``period``.
 
     Examples
     --------
@@ -475,7 +480,9 @@ def subscription_summary(
 
 def _blank_text(column: pd.Series) -> np.ndarray:
     """Rows whose value is empty or blank text (``""``, ``"  "``)."""
-    if not (pd.api.types.is_string_dtype(column.dtype) or column.dtype == object):
+    if isinstance(column.dtype, pd.StringDtype):  # text only: vectorised
+        return column.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    if column.dtype != object:
         return np.zeros(len(column), dtype=bool)
     return np.fromiter(
         (isinstance(v, str) and not v.strip() for v in column.to_numpy()),
@@ -518,7 +525,7 @@ def _period_labels(days: np.ndarray, unit: str) -> np.ndarray:
     if unit == "Q":
         month = days.astype("datetime64[M]").astype(np.int64)
         years, quarters = month // 12 + 1970, month % 12 // 3 + 1
-        return np.array([f"{y}-Q{q}" for y, q in zip(years, quarters, strict=True)])
+        return np.char.add(np.char.add(years.astype(str), "-Q"), quarters.astype(str))
     if unit == "M":
         return days.astype("datetime64[M]").astype(str)
     if unit == "W":

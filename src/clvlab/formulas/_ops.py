@@ -60,17 +60,22 @@ FUNCTIONS = (
 )
 
 
-def _stable_logaddexp(maximum: Any, minimum: Any, log1p: Any, exp: Any) -> Any:
-    """``log(exp(a) + exp(b))`` as ``max + log1p(exp(min - max))``.
+def _stable_logaddexp(maximum: Any, stop_gradient: Any, log: Any, exp: Any) -> Any:
+    """``log(exp(a) + exp(b))`` as ``c + log(exp(a - c) + exp(b - c))``, ``c = max(a, b)``.
 
     pytensor's own ``logaddexp`` is ``log(exp(a) + exp(b))`` as written, which is
     ``-inf`` once both terms underflow (a customer with ``x = 10,000`` has terms near
-    -38,000); this form is exact there, and its gradient is the softmax weights.
+    -38,000); this form is exact there: the larger term is ``exp(0) = 1``. The shift
+    ``c`` is held constant for differentiation (``stop_gradient``): the value does not
+    depend on it, and the gradient is then exactly the softmax weights, also at a tie
+    ``a = b``, where the derivatives of ``max`` and ``min`` are not defined (pytensor
+    gives the whole gradient to both sides of a tie, which made a BG/BB row with equal
+    terms get the gradient of one of them only).
     """
 
     def logaddexp(a: Any, b: Any) -> Any:
-        top = maximum(a, b)
-        return top + log1p(exp(minimum(a, b) - top))
+        shift = stop_gradient(maximum(a, b))
+        return shift + log(exp(a - shift) + exp(b - shift))
 
     return logaddexp
 
@@ -199,7 +204,7 @@ def autograd_ops() -> SimpleNamespace:
         hyp2f1=None,
         hyp2f1_tail=None,
         stop_gradient=getval,
-        logaddexp=_stable_logaddexp(anp.maximum, anp.minimum, anp.log1p, anp.exp),
+        logaddexp=_stable_logaddexp(anp.maximum, getval, anp.log, anp.exp),
     )
 
 
@@ -230,7 +235,7 @@ def _pytensor_ops(gather: dict[Any, tuple[Any, Any]] | None = None) -> SimpleNam
         where=pt.switch,
         hyp2f1_tail=_symbolic_tail(pt.hyp2f1),
         stop_gradient=disconnected_grad,
-        logaddexp=_stable_logaddexp(pt.maximum, pt.minimum, pt.log1p, pt.exp),
+        logaddexp=_stable_logaddexp(pt.maximum, disconnected_grad, pt.log, pt.exp),
     )
 
 

@@ -73,18 +73,34 @@ class ShiftedBetaGeo(PurchaseModel):
 
     def prepare(self, rfm: pd.DataFrame) -> FitData:
         """Validate and fold the renewal table; a ``weight`` column (as
-        :func:`clvlab.cohort_histories` gives) counts the customers of each row."""
+        :func:`clvlab.cohort_histories` gives) counts the customers of each row.
+
+        Refused when no customer has had a renewal opportunity (``T = 0`` throughout,
+        e.g. subscriptions observed before their first renewal day): such a table holds
+        no information on ``alpha, beta``."""
         if not isinstance(rfm, pd.DataFrame) or "weight" not in rfm.columns:
-            return super().prepare(rfm)  # refuses a non-table with its message
-        weights = _check_weights(rfm["weight"])
-        data = super().prepare(rfm.drop(columns="weight"))
-        folded = data.folded
-        assert folded is not None  # PurchaseModel.prepare always folds
-        per_row = np.bincount(folded.inverse, weights=weights, minlength=len(folded))
-        refolded = FoldedTable(
-            rows=folded.rows.assign(weight=per_row), inverse=folded.inverse, index=folded.index
-        )
-        return FitData(data.columns, refolded.weights, refolded)
+            data = super().prepare(rfm)  # refuses a non-table with its message
+        else:
+            weights = _check_weights(rfm["weight"])
+            data = super().prepare(rfm.drop(columns="weight"))
+            folded = data.folded
+            assert folded is not None  # PurchaseModel.prepare always folds
+            per_row = np.bincount(folded.inverse, weights=weights, minlength=len(folded))
+            refolded = FoldedTable(
+                rows=folded.rows.assign(weight=per_row), inverse=folded.inverse, index=folded.index
+            )
+            data = FitData(data.columns, refolded.weights, refolded)
+        if not np.any((data.columns["T"] > 0) & (data.weights > 0)):
+            from clvlab.errors import DataValidationError
+
+            raise DataValidationError(
+                "T",
+                "is 0 for every customer: nobody has come up for renewal yet, so the "
+                "table says nothing about the churn probabilities",
+                hint="observe past the first renewal day (a later observation_end in "
+                "clvlab.subscription_summary), or add cohorts with renewal opportunities",
+            )
+        return data
 
     def lifetimes_arguments(self, data: FitData) -> dict[str, np.ndarray]:  # pragma: no cover
         raise NotImplementedError("sBG is fitted with SciPy: lifetimes has no sBG fitter")

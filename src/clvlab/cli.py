@@ -73,6 +73,14 @@ def _run(args: argparse.Namespace) -> int:
         new_customers=args.new_customers,
         cac=args.cac,
     )
+    if args.engine == "spark":
+        from clvlab._imports import require
+
+        require("pyspark", extra="spark")
+        from clvlab.spark.job import run_spark
+
+        run_spark(args.transactions, args.out, settings).unpersist()
+        return 0
     run_file(args.transactions, args.out, settings)
     return 0
 
@@ -94,6 +102,10 @@ examples:
   # PostgreSQL, replacing the rows of run "2025-q3" if it was exported before
   clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
       --run-id 2025-q3 --out postgresql://user:password@db.example.com:5432/analytics
+
+  # on Apache Spark: a folder of Parquet files in, a Parquet folder out
+  clvlab run lake/sales/ --engine spark --customer-col cid --date-col day \\
+      --amount-col value --out clv_scores/
 
   # the decisions: value tiers, CLV by channel, a revenue forecast and CAC per channel
   clvlab run sales.csv --customer-col cid --date-col day --amount-col value \\
@@ -200,7 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=RUN_EXAMPLES,
     )
-    run.add_argument("transactions", help="transaction log, .csv or .parquet")
+    run.add_argument(
+        "transactions",
+        help="transaction log, .csv or .parquet (with --engine spark also a folder of them)",
+    )
+    run.add_argument(
+        "--engine",
+        default="pandas",
+        choices=["pandas", "spark"],
+        help="pandas: everything in this process (default); spark: summarise, fold and "
+        "score on Apache Spark (a local session; needs the spark extra), fit here. With "
+        "spark, an --out without a .parquet/.csv suffix is a Parquet folder",
+    )
     data = run.add_argument_group("input columns and periods")
     data.add_argument("--customer-col", required=True, help="customer id column")
     data.add_argument("--date-col", required=True, help="purchase date column")

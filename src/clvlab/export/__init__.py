@@ -26,7 +26,7 @@ run appends, so the history of runs is kept.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +59,9 @@ from clvlab.export.sql import (
     safe_url,
     write_sql,
 )
-from clvlab.predict.table import CustomerPredictions
+from clvlab.predict.table import CustomerPredictions, long_format
 
-__all__ = ["TABLES", "check_target", "export", "read_export"]
+__all__ = ["TABLES", "check_target", "export", "export_chunks", "read_export"]
 
 DEFAULT_LOCK_TIMEOUT = 600.0
 """Seconds an export waits for another export to the same file target."""
@@ -205,6 +205,20 @@ def export(
             return long
         return spec not in DECISION_TABLES or spec.name in extra
 
+    return _write(target, specs, rows, written, run_id, table_prefix, lock_timeout)
+
+
+def _write(
+    target: str | os.PathLike[str],
+    specs: list[TableSpec],
+    rows: Callable[[TableSpec], Iterable[pd.DataFrame]],
+    written: Callable[[TableSpec], bool],
+    run_id: str,
+    table_prefix: str,
+    lock_timeout: float,
+) -> dict[str, str]:
+    """Write the tables ``specs`` (``rows(spec)`` for those ``written``; this run's rows
+    removed from the others) to a file target or database URL."""
     if _is_url(target):
         url = str(target)
         names = {f"{table_prefix}_{spec.name}": spec for spec in specs}
@@ -217,6 +231,54 @@ def export(
     fmt = _file_format(path)
     tables = [(spec, rows(spec) if written(spec) else None) for spec in specs]
     return write_table_files(path, fmt, run_id, tables, lock_timeout=lock_timeout)
+
+
+def export_chunks(
+    record: CustomerPredictions,
+    customers: Callable[[], Iterable[pd.DataFrame]],
+    target: str | os.PathLike[str],
+    *,
+    long: bool = False,
+    table_prefix: str = "clv",
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> dict[str, str]:
+    """:func:`export` of a run whose customer rows arrive as chunks, e.g. streamed from
+    Spark (:meth:`clvlab.spark.SparkCustomerPredictions.customer_chunks`).
+
+    ``record`` holds the run record and the parameters (its table is not read).
+    ``customers()`` yields frames typed as the customers table
+    (:func:`clvlab.export.frames.typed` with :data:`CUSTOMERS`), each customer once;
+    it is called once per table that needs the rows (twice with ``long=True``), so
+    only one chunk is held at a time. The decision tables lose this run's rows, as in
+    an export without decisions. Targets, locking, atomicity and errors are those of
+    :func:`export`.
+    """
+    if not isinstance(long, bool | np.bool_):
+        raise ArgumentError(f"long must be True or False, got {long!r}")
+    lock_timeout = check_nonnegative("lock_timeout", lock_timeout)
+    run_id = record.run_id
+    specs: list[TableSpec] = [CUSTOMERS, LONG, *DECISION_TABLES, PARAMETERS, RUNS]
+
+    def rows(spec: TableSpec) -> Iterable[pd.DataFrame]:
+        if spec is CUSTOMERS:
+            return customers()
+        if spec is LONG:
+            horizon = record.run["horizon"]
+            return (
+                typed(
+                    long_format(frame.set_index("customer_id"), horizon).assign(run_id=run_id),
+                    LONG,
+                )
+                for frame in customers()
+            )
+        return chunks(record, spec)
+
+    def written(spec: TableSpec) -> bool:
+        if spec in DECISION_TABLES:
+            return False
+        return bool(long) if spec is LONG else True
+
+    return _write(target, specs, rows, written, run_id, table_prefix, lock_timeout)
 
 
 _RUN_SETTINGS = (

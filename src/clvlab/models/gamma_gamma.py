@@ -57,7 +57,23 @@ class GammaGamma(SpendPredictions, BaseModel):
         return gamma_gamma.loglik(ops, columns["x"], columns["m"], **params)
 
     def prepare(self, rfm: pd.DataFrame) -> FitData:
-        """Validate, keep customers with ``frequency > 0``, fold on (frequency, spend)."""
+        """Validate, keep customers with ``frequency > 0``, fold on (frequency, spend).
+
+        A table already folded on ``(frequency, monetary_value)``
+        (:func:`clvlab.spark.fold`: metadata ``folded_on``, a ``weight`` per row) is taken
+        with its weights: the same rows and weights as folding the customers here."""
+        from clvlab.data.rfm import rfm_metadata
+        from clvlab.data.validation import require_columns
+
+        folded_input = isinstance(rfm, pd.DataFrame) and rfm_metadata(rfm).get("folded_on") == [
+            "frequency",
+            "monetary_value",
+        ]
+        if folded_input:
+            # validate_rfm's rules on these two columns: recency and T are not folded on,
+            # and standing in with frequency keeps their own rules true
+            require_columns(rfm, ["frequency", "weight"], "folded")
+            rfm = rfm.assign(recency=rfm["frequency"], T=rfm["frequency"])
         table = validate_rfm(rfm, monetary=True)
         repeat = table[table["frequency"] > 0]
         if len(repeat) == 0:
@@ -69,7 +85,15 @@ class GammaGamma(SpendPredictions, BaseModel):
             "must be positive for customers with frequency > 0 (Gamma-Gamma)",
             repeat["monetary_value"].to_numpy() <= 0,
         )
-        folded = fold(repeat, ("frequency", "monetary_value"))
+        weights = None
+        if folded_input:
+            weights = pd.to_numeric(repeat["weight"], errors="coerce").to_numpy(dtype=float)
+            Validator(ids=repeat.index.to_numpy()).check(
+                "weight",
+                "must be a finite, positive number of customers",
+                ~(np.isfinite(weights) & (weights > 0)),
+            )
+        folded = fold(repeat, ("frequency", "monetary_value"), weights)
         columns = {"x": folded.column("frequency"), "m": folded.column("monetary_value")}
         return FitData(columns, folded.weights, folded)
 

@@ -56,9 +56,25 @@ class PurchaseModel(PurchasePredictions, BaseModel):
     def prepare(self, rfm: pd.DataFrame) -> FitData:
         """Validate the table as every prediction does
         (:func:`clvlab.predict.customer.history_table`: whole opportunities for a
-        discrete-time model) and fold customers on ``(frequency, recency, T)``."""
+        discrete-time model) and fold customers on ``(frequency, recency, T)``.
+
+        A table already folded on those columns (:func:`clvlab.spark.fold`: metadata
+        ``folded_on``, a ``weight`` per row) is taken with its weights: the same rows and
+        weights as folding the customers here."""
+        from clvlab.data.rfm import rfm_metadata
+        from clvlab.data.validation import Validator, require_columns
+
         table = history_table(self.formulas, rfm, self.display_name)
-        folded = fold(table, ("frequency", "recency", "T"))
+        weights = None
+        if rfm_metadata(table).get("folded_on") == ["frequency", "recency", "T"]:
+            require_columns(table, ["weight"], "folded")
+            weights = pd.to_numeric(table["weight"], errors="coerce").to_numpy(dtype=float)
+            Validator(ids=table.index.to_numpy()).check(
+                "weight",
+                "must be a finite, positive number of customers",
+                ~(np.isfinite(weights) & (weights > 0)),
+            )
+        folded = fold(table, ("frequency", "recency", "T"), weights)
         columns = {
             "x": folded.column("frequency"),
             "t_x": folded.column("recency"),

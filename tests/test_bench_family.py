@@ -71,9 +71,12 @@ def test_every_registered_model_and_method_is_accepted(tmp_path: Path) -> None:
 
 def test_a_discrete_time_model_is_refused_with_the_reason(tmp_path: Path) -> None:
     discrete = [n for n in clvlab.purchase_models() if n not in CONTINUOUS]
-    assert discrete == ["bgbb"]
-    with pytest.raises(clvlab.ArgumentError, match=r"'bgbb' is a discrete-time model.*opportunity"):
-        load_config(_config(tmp_path, '[[models]]\nmodel = "bgbb"\n'))
+    assert discrete == ["bgbb", "sbg"]
+    for name in discrete:
+        with pytest.raises(
+            clvlab.ArgumentError, match=rf"'{name}' is a discrete-time model.*opportunit"
+        ):
+            load_config(_config(tmp_path, f'[[models]]\nmodel = "{name}"\n'))
 
 
 @pytest.mark.parametrize(

@@ -527,7 +527,8 @@ def test_finite_predictions_at_extremes(
 
 def _extreme_rfm(which: str = "continuous") -> pd.DataFrame:
     """Hostile but valid histories, in weeks: tiny and huge T, x up to 10,000; for
-    ``which="discrete"``, whole opportunities with n up to 1,000 (issue 16)."""
+    ``which="discrete"``, whole opportunities with n up to 1,000 (issue 16), and for
+    ``"contractual"`` consecutive renewals (``recency = frequency``)."""
     if which == "contractual":
         rows = [(0, 0, 1), (0, 0, 1_000), (1, 1, 1_000), (1_000, 1_000, 1_000)]
         rows += [(999, 999, 1_000), (500, 500, 1_000), (30, 30, 31), (1, 1, 1)]
@@ -535,6 +536,7 @@ def _extreme_rfm(which: str = "continuous") -> pd.DataFrame:
             index=lambda i: f"c{i}"
         )
     if which == "discrete":
+        rows = [(0, 0, 1), (0, 0, 1_000), (1, 1, 1_000), (1_000, 1_000, 1_000)]
         rows += [(1, 1_000, 1_000), (500, 999, 1_000), (26, 30, 31), (1, 1, 1)]
         return pd.DataFrame(rows, columns=["frequency", "recency", "T"]).rename(
             index=lambda i: f"c{i}"

@@ -71,7 +71,7 @@ def test_check_settings_returns_a_copy_and_leaves_the_input() -> None:
         ({"method": "sgd"}, r"method must be one of \['advi', 'map', 'mle', 'nuts'\]"),
         (
             {"purchase_model": "paretonbd"},
-            r"purchase model must be one of \['bgbb', 'bgnbd', 'mbgnbd', 'pnbd'\]",
+            r"purchase model must be one of \['bgbb', 'bgnbd', 'mbgnbd', 'pnbd', 'sbg'\]",
         ),
         ({"spend_model": "x"}, r"spend model must be one of \['gamma_gamma'\]"),
         ({"uncertainty": "jackknife"}, r"uncertainty must be one of \['bootstrap', 'laplace'\]"),

@@ -47,10 +47,23 @@ def test_rows_and_weights_equal_clvlab_fold(folds, pandas_rfm, which, columns) -
     expected = clvlab.fold(pandas_rfm, columns)
     got = folds[which]
     assert list(got.columns) == [*columns, "weight"]
-    for name in [*columns, "weight"]:
-        np.testing.assert_array_equal(
-            got[name].to_numpy(dtype=float), expected.rows[name].to_numpy(dtype=float)
-        )
+    if which == "purchase":  # counts and whole-day times: the same rows, bit for bit
+        for name in [*columns, "weight"]:
+            np.testing.assert_array_equal(
+                got[name].to_numpy(dtype=float), expected.rows[name].to_numpy(dtype=float)
+            )
+    else:
+        # Spark adds a customer's spend in its own order (equal to 1e-12), so two values
+        # pandas finds equal may differ in the last bit and fold apart: the customers'
+        # values, unfolded and sorted, agree to 1e-12
+        def unfolded(rows: pd.DataFrame) -> np.ndarray:
+            weights = rows["weight"].to_numpy(dtype=np.int64)
+            values = rows[list(columns)].to_numpy(dtype=float)
+            out = np.repeat(values, weights, axis=0)
+            return out[np.lexsort(out.T[::-1])]
+
+        np.testing.assert_allclose(unfolded(got), unfolded(expected.rows), rtol=1e-12)
+        assert abs(len(got) - len(expected)) <= 0.01 * len(expected)
     assert got["weight"].sum() == len(pandas_rfm) == 2357
     assert got.attrs["clvlab"]["time_unit"] == "W"
     assert got.attrs["clvlab"]["folded_on"] == list(columns)
@@ -61,8 +74,12 @@ def test_mle_fit_on_the_spark_fold_equals_the_pandas_fit(folds, pandas_rfm, name
     table = folds["spend" if name == "GammaGamma" else "purchase"]
     got = getattr(clvlab, name)().fit(table, seed=3, progress=False)
     want = getattr(clvlab, name)().fit(pandas_rfm, seed=3, progress=False)
-    pd.testing.assert_frame_equal(got.params_, want.params_, check_exact=True)
-    np.testing.assert_array_equal(got.parameter_draws(), want.parameter_draws())
+    if name == "GammaGamma":  # spend equal to 1e-12 (see above): the fit to 1e-8
+        pd.testing.assert_frame_equal(got.params_, want.params_, rtol=1e-8)
+        np.testing.assert_allclose(got.parameter_draws(), want.parameter_draws(), rtol=1e-8)
+    else:
+        pd.testing.assert_frame_equal(got.params_, want.params_, check_exact=True)
+        np.testing.assert_array_equal(got.parameter_draws(), want.parameter_draws())
     assert got.n_customers_ == want.n_customers_
     assert got.fit_info_["data"] == want.fit_info_["data"]
 

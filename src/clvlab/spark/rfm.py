@@ -13,11 +13,9 @@ The summary has the same parameters, rules, errors and numbers as the pandas one
 * the summary is the plain aggregation of the pandas code written as Spark SQL: purchase
   periods per customer, ``frequency`` = calibration periods - 1, ``recency`` and ``T`` in
   the time unit, ``monetary_value`` the mean of the repeat calibration periods' totals.
-  A period's purchases are added up in the log's row order and grouped as NumPy's
-  ``add.reduceat`` groups them, and period totals in period order as ``bincount`` adds
-  them, so spend equals the pandas value to the last bit (tested on CDNOW) as long as
-  pandas' sort keeps one day's rows in their order and a period holds fewer than 129
-  purchases; otherwise it is equal to rounding (1e-12).
+  Spark adds a customer's values in its own order, so spend equals the pandas value to
+  rounding (1e-12 relative, tested on CDNOW and simulated logs); counts, recency and T
+  are exact.
 """
 
 from __future__ import annotations
@@ -203,9 +201,8 @@ observation_end, datetime_format, dayfirst, date_unit, invalid, resolution
     step = int(days_per_unit(resolution))
     base = int(evidence.min_day)
     cal_rel = (int(cal_end.astype(np.int64)) - base) // step
-    # the row order, for adding up one day's purchases in it, as pandas does
-    order = ["value", "monotonically_increasing_id() as o"] if monetary_value_col else []
-    periods = rows.selectExpr("cid", f"(day - {base}) div {step} as p", *order)
+    value = ["value"] if monetary_value_col else []
+    periods = rows.selectExpr("cid", f"(day - {base}) div {step} as p", *value)
     frame, n_after = _summarise(
         periods,
         customer_id_col=customer_id_col,
@@ -425,28 +422,6 @@ def _dropped(evidence: Evidence, reading: Reading) -> dict[str, int]:
 # ---- the summary, as Spark SQL -----------------------------------------------------------------
 
 
-def _numpy_sum_sql(values: str) -> str:
-    """Spark SQL adding up the array ``values`` in the order and grouping of NumPy's
-    ``add.reduceat`` (which pandas' summary uses for one day's purchases): the first
-    value plus the pairwise sum of the others, which NumPy adds one by one below 8
-    values and in eight interleaved partial sums up to 128 (beyond, NumPy splits them
-    in halves first: equal to rounding)."""
-    rest = f"slice({values}, 2, size({values}) - 1)"
-    full = f"(size({values}) - 1) - (size({values}) - 1) % 8"
-    part = [
-        f"aggregate(filter({rest}, (x, i) -> i < {full} AND i % 8 = {j}), 0D, (a, x) -> a + x)"
-        for j in range(8)
-    ]
-    pairs = [f"({part[j]} + {part[j + 1]})" for j in (0, 2, 4, 6)]
-    blocks = f"({pairs[0]} + {pairs[1]}) + ({pairs[2]} + {pairs[3]})"
-    tail = f"aggregate(filter({rest}, (x, i) -> i >= {full}), {blocks}, (a, x) -> a + x)"
-    small = f"aggregate({rest}, 0D, (a, x) -> a + x)"
-    return f"{values}[0] + (CASE WHEN size({values}) - 1 < 8 THEN {small} ELSE {tail} END)"
-
-
-_NUMPY_SUM = _numpy_sum_sql("v")
-
-
 def _summarise(
     periods: Any,
     *,
@@ -461,29 +436,28 @@ def _summarise(
     rows, and the number of customers whose first period is after calibration."""
     F = require("pyspark.sql.functions", extra="spark")
     p = F.col("p")
-    if monetary:
-        in_order = "transform(array_sort(collect_list(struct(o, value))), x -> x.value)"
-        daily = (
-            periods.groupBy("cid", "p")
-            .agg(F.expr(in_order).alias("v"))
-            .select("cid", "p", F.expr(_NUMPY_SUM).alias("s"))
-        )
+    if monetary:  # one period's purchases count once, with their summed value
+        daily = periods.groupBy("cid", "p").agg(F.sum("value").alias("s"))
     else:
         daily = periods.select("cid", "p").distinct()
+    in_cal = p <= cal_rel
     aggregates = [
         F.min(p).alias("first"),
-        F.count_if(p <= cal_rel).alias("n_cal"),
-        F.max(F.when(p <= cal_rel, p)).alias("last_cal"),
+        F.count_if(in_cal).alias("n_cal"),
+        F.max(F.when(in_cal, p)).alias("last_cal"),
     ]
     if holdout:
-        aggregates.append(F.count_if(p > cal_rel).alias("n_hold"))
-    if monetary:  # period totals in period order: numpy.bincount adds them so
-        aggregates.append(F.sort_array(F.collect_list(F.struct("p", "s"))).alias("days"))
+        aggregates.append(F.count_if(~in_cal).alias("n_hold"))
+    if monetary:
+        aggregates += [
+            F.sum(F.when(in_cal, F.col("s")).otherwise(F.lit(0.0))).alias("cal_total"),
+            F.min_by("s", p).alias("first_total"),
+            F.sum(F.when(~in_cal, F.col("s")).otherwise(F.lit(0.0))).alias("hold_total"),
+        ]
     customers = daily.groupBy("cid").agg(*aggregates)
     n_after = 0
     if holdout:
-        n_after = periods.groupBy("cid").agg(F.min("p").alias("first"))
-        n_after = int(n_after.filter(F.col("first") > cal_rel).count())
+        n_after = int(customers.filter(F.col("first") > cal_rel).count())
     customers = customers.filter(F.col("first") <= cal_rel)
     frequency = F.col("n_cal") - 1
     out = [
@@ -493,8 +467,7 @@ def _summarise(
         ((F.lit(cal_rel) - F.col("first")).cast("double") / F.lit(scale)).alias("T"),
     ]
     if monetary:
-        cal_total = F.expr(f"aggregate(filter(days, d -> d.p <= {cal_rel}), 0D, (a, d) -> a + d.s)")
-        repeat_total = cal_total - F.expr("days[0].s")
+        repeat_total = F.col("cal_total") - F.col("first_total")
         out.append(
             F.when(frequency > 0, repeat_total / frequency.cast("double"))
             .otherwise(F.lit(0.0))
@@ -503,9 +476,7 @@ def _summarise(
     if holdout:
         out.append(F.col("n_hold").alias("frequency_holdout"))
         if monetary:
-            hold_total = F.expr(
-                f"aggregate(filter(days, d -> d.p > {cal_rel}), 0D, (a, d) -> a + d.s)"
-            )
+            hold_total = F.col("hold_total")
             out.append(
                 F.when(F.col("n_hold") > 0, hold_total / F.col("n_hold").cast("double"))
                 .otherwise(F.lit(0.0))

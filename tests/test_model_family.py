@@ -843,6 +843,26 @@ def test_evaluate_with_transactions_and_spend(
     np.testing.assert_allclose(shown["predicted"], by_hand, rtol=1e-10)
     lo, hi = table["predicted_lower"], table["predicted_upper"]
     assert (lo <= table["predicted"]).all() and (table["predicted"] <= hi).all()
+    # by calibration recency: whole opportunities in discrete time, else 8 bins of [0, T]
+    by_recency = ev.by_recency
+    assert by_recency is not None and by_recency["customers"].sum() == case.n_customers
+    recency = rfm["recency"].to_numpy()
+    if family.kind(model.name) != "continuous":
+        r_groups = recency.astype(int)
+        assert list(by_recency.index) == [str(v) for v in range(int(recency.max()) + 1)]
+    else:
+        edges = np.linspace(0.0, rfm["T"].max(), 9)
+        r_groups = np.clip(np.searchsorted(edges, recency, side="right") - 1, 0, 7)
+    shown_r = by_recency.iloc[np.unique(r_groups)]
+    np.testing.assert_allclose(
+        shown_r["actual"], rfm["frequency_holdout"].groupby(r_groups).mean().to_numpy()
+    )
+    np.testing.assert_allclose(
+        shown_r["predicted"], predicted.groupby(r_groups).mean().to_numpy(), rtol=1e-10
+    )
+    r_lo, r_hi = by_recency["predicted_lower"], by_recency["predicted_upper"]
+    assert (r_lo <= by_recency["predicted"] + 1e-12).all()
+    assert (by_recency["predicted"] <= r_hi + 1e-12).all()
     cov = ev.coverage
     assert ((cov >= 0) & (cov <= 1)).all().all()
     assert (cov["randomised_pit_coverage"] <= cov["interval_coverage"] + 1e-12).all()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from clvlab.data.rfm import validate_rfm
 from clvlab.errors import ArgumentError, DataValidationError
 from clvlab.evaluate.tracking import tracking, tracking_metrics
 from clvlab.formulas import numpy_ops
+from clvlab.formulas.contract import is_discrete
 from clvlab.inference.draws import interval
 from clvlab.predict.customer import PurchasePredictions, SpendPredictions
 from clvlab.predict.engine import (
@@ -56,7 +58,10 @@ class Evaluation:
 
     ``diagnostics`` holds what may make a metric unreliable, instead of a warning: for
     PSIS-LOO the largest Pareto k, the number of customers whose k exceeds 0.7 and
-    ArviZ's own warning text (``diagnostics["loo"]``).
+    ArviZ's own warning text (``diagnostics["loo"]``). ``by_frequency`` and
+    ``by_recency`` compare the mean holdout purchases by calibration frequency and by
+    calibration recency (whole opportunities for a discrete-time model; eight equal bins
+    of ``[0, max T]`` otherwise), with the predicted mean's interval over the draws.
     """
 
     model: str
@@ -68,6 +73,7 @@ class Evaluation:
     loo: dict[str, Any] = field(default_factory=dict)
     tracking: pd.DataFrame | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    by_recency: pd.DataFrame | None = None
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -82,6 +88,9 @@ class Evaluation:
         parts = [head, metrics, "<p>interval coverage</p>"]
         parts.append(self.coverage.to_html(float_format=lambda v: f"{v:.3f}"))
         parts += ["<p>mean holdout purchases by calibration frequency</p>", by_frequency]
+        if self.by_recency is not None:
+            parts.append("<p>mean holdout purchases by calibration recency</p>")
+            parts.append(self.by_recency.to_html(float_format=lambda v: f"{v:.4f}"))
         if self.loo:
             parts.append(f"<p>PSIS-LOO: {escape(str(self.loo))}</p>")
         loo_diag = self.diagnostics.get("loo", {})
@@ -184,9 +193,11 @@ def _group_mean_interval(
     groups: np.ndarray,
     ci_prob: float,
     max_draws: int,
+    n_labels: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interval over parameter draws of each group's mean expected holdout purchases
-    (E[Y(t) | history] per customer, averaged within the group under each draw)."""
+    (E[Y(t) | history] per customer, averaged within the group under each draw), for
+    groups ``0..n_labels - 1``."""
     folded = fold(table.assign(_group=groups), ("frequency", "recency", "T", "_group"))
     x, t_x, T, g = (folded.column(c) for c in ("frequency", "recency", "T", "_group"))
     params = thinned_param_columns(model, max_draws)
@@ -197,8 +208,7 @@ def _group_mean_interval(
         pair_x, pair_T, params, np.array([t]), np.array([1.0])
     )
     values = f.probability_alive(numpy_ops, x, t_x, T, **params) * if_alive[:, pair_code]
-    n_groups = int(groups.max()) + 1 if len(groups) else 0
-    weights = np.zeros((len(g), max(n_groups, 8)))
+    weights = np.zeros((len(g), n_labels))
     weights[np.arange(len(g)), g.astype(int)] = folded.weights
     sums = np.asarray(values) @ weights
     means = sums / np.maximum(weights.sum(axis=0), 1)
@@ -240,6 +250,63 @@ def _predictive_summaries(
         rows = rows[~done]
         n_max *= 4  # the rows left need a longer PMF; most need only the next step
     return p_obs, below, quantiles
+
+
+def _holdout_table(
+    model: PurchasePredictions,
+    table: pd.DataFrame,
+    t: float,
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    ci_prob: float,
+    max_draws: int,
+    groups: np.ndarray,
+    labels: list[str],
+    name: str,
+) -> pd.DataFrame:
+    """Customers, mean actual and mean predicted holdout purchases per group, with the
+    predicted mean's interval over the parameter draws (:func:`_group_mean_interval`)."""
+    n = len(labels)
+    counts = np.bincount(groups, minlength=n)
+    frame = pd.DataFrame(
+        {
+            "customers": counts,
+            "actual": np.bincount(groups, weights=actual, minlength=n) / np.maximum(counts, 1),
+            "predicted": np.bincount(groups, weights=predicted, minlength=n)
+            / np.maximum(counts, 1),
+        },
+        index=pd.Index(labels, name=name),
+    )
+    frame["predicted_lower"], frame["predicted_upper"] = _group_mean_interval(
+        model, table, t, groups, ci_prob, max_draws, n
+    )
+    frame.attrs["clvlab"] = {"ci_prob": ci_prob}
+    return frame
+
+
+#: Most recency groups of a discrete-time model's table (``t_x`` = 0, 1, ..., then "k+").
+_MAX_RECENCY_GROUPS = 20
+
+
+def _recency_groups(
+    model: PurchasePredictions, table: pd.DataFrame
+) -> tuple[np.ndarray, list[str]]:
+    """Each customer's calibration-recency group and the labels: the whole opportunity
+    ``t_x`` for a discrete-time model (Fader, Hardie & Shang 2010 compare the holdout by
+    recency as well as frequency), at most 20 groups with the last open; for a
+    continuous-time model eight equal bins of ``[0, max T]``."""
+    recency = table["recency"].to_numpy(dtype=float)
+    if is_discrete(model.formulas):
+        top = min(int(recency.max(initial=0.0)), _MAX_RECENCY_GROUPS - 1)
+        groups = np.minimum(recency, top).astype(int)
+        labels = [str(g) for g in range(top)] + [
+            f"{top}+" if recency.max(initial=0.0) > top else str(top)
+        ]
+        return groups, labels
+    edges = np.linspace(0.0, float(table["T"].max()), 9)
+    groups = np.clip(np.searchsorted(edges, recency, side="right") - 1, 0, 7)
+    labels = [f"[{edges[i]:.3g}, {edges[i + 1]:.3g}{']' if i == 7 else ')'}" for i in range(8)]
+    return groups, labels
 
 
 def evaluate(
@@ -325,23 +392,13 @@ def evaluate(
     metrics["actual_total"] = float(actual.sum())
 
     x = table["frequency"].to_numpy(dtype=float)
-    groups = np.minimum(x, 7).astype(int)
-    labels = [str(g) if g < 7 else "7+" for g in range(8)]
-    by_frequency = pd.DataFrame(
-        {
-            "customers": np.bincount(groups, minlength=8),
-            "actual": np.bincount(groups, weights=actual, minlength=8)
-            / np.maximum(np.bincount(groups, minlength=8), 1),
-            "predicted": np.bincount(groups, weights=predicted, minlength=8)
-            / np.maximum(np.bincount(groups, minlength=8), 1),
-        },
-        index=pd.Index(labels, name="calibration_frequency"),
-    )
     ci = max(ci_probs)
-    by_frequency["predicted_lower"], by_frequency["predicted_upper"] = _group_mean_interval(
-        model, table, float(horizon[0]), groups, ci, max_draws
+    by_group = partial(
+        _holdout_table, model, table, float(horizon[0]), actual, predicted, ci, max_draws
     )
-    by_frequency.attrs["clvlab"] = {"ci_prob": ci}
+    labels = [str(g) if g < 7 else "7+" for g in range(8)]
+    by_frequency = by_group(np.minimum(x, 7).astype(int), labels, "calibration_frequency")
+    by_recency = by_group(*_recency_groups(model, table), "calibration_recency")
 
     folded = fold(table.assign(_actual=actual), ("frequency", "recency", "T", "_actual"))
     fx, ftx, fT, fa = (folded.column(c) for c in ("frequency", "recency", "T", "_actual"))
@@ -410,6 +467,7 @@ def evaluate(
         loo_result,
         track,
         diagnostics,
+        by_recency,
     )
 
 

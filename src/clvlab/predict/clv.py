@@ -127,7 +127,7 @@ def cash_flow_schedule(
     if purchase_model is not None:
         ends = whole_opportunities(
             purchase_model.formulas,
-            f"the cash-flow period end of horizon={horizon:g}, unit={unit!r},",
+            f"the end of a cash-flow period (horizon={horizon:g}, unit={unit!r})",
             ends,
             time_unit,
             purchase_model.display_name,

@@ -111,3 +111,36 @@ def test_bad_arguments_and_tables_are_refused(spark_rfm, folds) -> None:
         clvlab.BetaGeo().fit(bad, progress=False)
     with pytest.raises(DataValidationError, match="'monetary_value': required RFM column"):
         clvlab.GammaGamma().fit(folds["purchase"], progress=False)
+
+
+def test_a_seeded_sample_of_customers_is_folded_the_same_for_any_partitioning(
+    spark_rfm, pandas_rfm
+) -> None:
+    # Gamma-Gamma's monetary means hardly fold: a hashed sample of the customers keeps
+    # the driver's table small, the same whatever the partitioning
+    one = fold(spark_rfm.coalesce(1), SPEND_COLUMNS, sample=1000, seed=5)
+    four = fold(spark_rfm.repartition(4), SPEND_COLUMNS, sample=1000, seed=5)
+    pd.testing.assert_frame_equal(one, four)
+    kept = one.attrs["clvlab"]["sample"]
+    assert kept["of"] == 2357 and kept["customers"] == one["weight"].sum()
+    # a Bernoulli(1000 / 2357) sample: within 5 binomial standard errors of 1000 (by hand)
+    assert abs(kept["customers"] - 1000) < 5 * np.sqrt(2357 * 0.424 * 0.576)
+    other = fold(spark_rfm, SPEND_COLUMNS, sample=1000, seed=6)
+    assert not one.equals(other)  # another seed, another sample
+    # every sampled row is a customer's row of the full table
+    full = clvlab.fold(pandas_rfm, SPEND_COLUMNS).rows
+    same_x = one["frequency"].to_numpy()[:, None] == full["frequency"].to_numpy()[None, :]
+    close_m = np.isclose(
+        one["monetary_value"].to_numpy()[:, None],
+        full["monetary_value"].to_numpy()[None, :],
+        rtol=1e-12,
+        atol=0.0,
+    )
+    assert (same_x & close_m).any(axis=1).all()  # spend equal to 1e-12, see above
+    fit = clvlab.GammaGamma().fit(one, seed=1, progress=False)
+    assert np.isfinite(fit.params_["estimate"]).all()
+    # a sample at least as large as the table keeps every customer
+    everyone = fold(spark_rfm, SPEND_COLUMNS, sample=10_000)
+    assert everyone["weight"].sum() == 2357 and everyone.attrs["clvlab"]["sample"]["of"] == 2357
+    with pytest.raises(clvlab.ArgumentError, match="sample"):
+        fold(spark_rfm, SPEND_COLUMNS, sample=0)

@@ -27,6 +27,9 @@ from clvlab.pipeline import (
 )
 from clvlab.predict.table import METRICS
 
+#: Customers Gamma-Gamma is fitted on at most (a seeded sample; see clvlab.spark.fold).
+SPEND_SAMPLE = 250_000
+
 __all__ = ["is_folder_target", "read_transactions", "run_spark"]
 
 _FILE_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -180,6 +183,7 @@ def run_spark(
         preflight(out)
     started = time.perf_counter()
     spark = local_session() if spark is None else spark
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     transactions = read_transactions(spark, path)
@@ -198,9 +202,15 @@ def run_spark(
         invalid="drop" if s.drop_invalid else "raise",
     )
     rfm = _without_zero_spend(F, rfm, s.customer_col)
+    # every later step (two folds, scoring) reads the summary: computed once
+    rfm = rfm.persist(StorageLevel.MEMORY_AND_DISK)
     _step("folding on Spark")
     with quiet():  # pyspark's toPandas passes pandas 3 a deprecated copy= keyword
-        folded = [fold(rfm, PURCHASE_COLUMNS), fold(rfm, SPEND_COLUMNS)]
+        folded = [
+            fold(rfm, PURCHASE_COLUMNS),
+            # monetary means hardly fold: Gamma-Gamma fits a seeded sample of customers
+            fold(rfm, SPEND_COLUMNS, sample=SPEND_SAMPLE, seed=s.seed or 0),
+        ]
     kwargs = _fit_kwargs(s)
     models = []
     classes: list[Any] = [PURCHASE_MODELS[s.purchase_model], SPEND_MODELS[s.spend_model]]

@@ -69,14 +69,42 @@ def test_every_registered_model_and_method_is_accepted(tmp_path: Path) -> None:
     assert all(m["name"].startswith(f"{m['model']}-{m['method']}-") for m in config["models"])
 
 
-def test_a_discrete_time_model_is_refused_with_the_reason(tmp_path: Path) -> None:
+def test_a_model_runs_only_on_datasets_of_its_kind(tmp_path: Path) -> None:
     discrete = [n for n in clvlab.purchase_models() if n not in CONTINUOUS]
     assert discrete == ["bgbb", "sbg"]
-    for name in discrete:
+    for name in discrete:  # the default dataset is CDNOW: continuous time
         with pytest.raises(
-            clvlab.ArgumentError, match=rf"'{name}' is a discrete-time model.*opportunit"
+            clvlab.ArgumentError, match=rf"'{name}' is a \w+-time model, but dataset .*continuous"
         ):
             load_config(_config(tmp_path, f'[[models]]\nmodel = "{name}"\n'))
+    on_contracts = '[[datasets]]\nsource = "fh07_retention"\n'
+    with pytest.raises(clvlab.ArgumentError, match=r"'bgbb' is a discrete-time .*fh07_retention"):
+        load_config(_config(tmp_path, '[[models]]\nmodel = "bgbb"\n', on_contracts))
+    with pytest.raises(clvlab.ArgumentError, match=r"params must be a table of BG/BB"):
+        load_config(
+            _config(
+                tmp_path,
+                '[[models]]\nmodel = "bgbb"\n',
+                '[[datasets]]\nsource = "simulated_opportunities"\nparams = { r = 1.0 }\n',
+            )
+        )
+
+
+def test_bgbb_recovers_its_simulated_parameters_and_sbg_runs_on_fh07(tmp_path: Path) -> None:
+    # BG/BB on histories drawn from it (FHS 2010's estimates): recovery is scored
+    dataset = {"name": "opp", "source": "simulated_opportunities", "n_customers": 3000}
+    row = _run_cell(dataset, {"name": "m", "model": "bgbb", "method": "mle"}, seed=2)
+    assert row["purchase_model"] == "bgbb" and row["customers"] == 3000
+    assert {"rel_error_alpha", "covered_delta"} <= set(row)
+    assert all(abs(row[f"rel_error_{p}"]) < 0.5 for p in ("alpha", "beta", "gamma", "delta"))
+    assert "tracking_mape" not in row  # no day-level log in discrete time
+    # sBG on Fader & Hardie (2007) Table 1: the real holdout years 8-12 (3,123 renewals,
+    # the table's survivors summed over years 8-12)
+    fh07 = {"name": "fh07", "source": "fh07_retention"}
+    row = _run_cell(fh07, {"name": "s", "model": "sbg", "method": "mle"}, seed=1)
+    assert row["actual_total"] == 3123 and row["customers"] == 2000
+    assert abs(row["predicted_total"] / 3123 - 1) < 0.05
+    assert not any(k.startswith("rel_error") for k in row)  # no truth for real data
 
 
 @pytest.mark.parametrize(
@@ -85,9 +113,9 @@ def test_a_discrete_time_model_is_refused_with_the_reason(tmp_path: Path) -> Non
         (
             'model = "paretonbd"',
             r"models\[0\]: unknown purchase model 'paretonbd'; "
-            r"use one of \['bgnbd', 'mbgnbd', 'pnbd'\]",
+            r"use one of \['bgbb', 'bgnbd', 'mbgnbd', 'pnbd', 'sbg'\]",
         ),
-        ("model = 3", r"models\[0\]: unknown purchase model 3; use one of \['bgnbd'"),
+        ("model = 3", r"models\[0\]: unknown purchase model 3; use one of \['bgbb', 'bgnbd'"),
         ('model = ["pnbd"]', r"models\[0\]: unknown purchase model \['pnbd'\]"),
         (
             'method = "hmc"',
@@ -155,7 +183,8 @@ def test_repeated_names_are_refused(tmp_path: Path, text: str, message: str) -> 
         (
             'source = "cdnow"',
             r"datasets\[0\]: source must be one of "
-            r"\['cdnow_sample', 'cdnow_master', 'simulated'\], got 'cdnow'",
+            r"\['cdnow_sample', 'cdnow_master', 'simulated', 'simulated_opportunities', "
+            r"'fh07_retention'\], got 'cdnow'",
         ),
     ],
 )
@@ -201,7 +230,9 @@ def test_any_unregistered_name_is_refused_naming_the_known_ones(name: str) -> No
         # every character as a TOML \UXXXXXXXX escape: valid for any non-surrogate
         quoted = '"' + "".join(f"\\U{ord(c):08X}" for c in name) + '"'
         path = _config(Path(tmp), f"[[models]]\nmodel = {quoted}\n")
-        with pytest.raises(clvlab.ArgumentError, match=r"use one of \['bgnbd', 'mbgnbd', 'pnbd'\]"):
+        with pytest.raises(
+            clvlab.ArgumentError, match=r"use one of \['bgbb', 'bgnbd', 'mbgnbd', 'pnbd', 'sbg'\]"
+        ):
             load_config(path)
 
 

@@ -15,11 +15,22 @@ default cell name is ``"<model>-<method>-<index>"``. The whole config is checked
 any cell runs: an unknown source, model, method, fit option or prior, or two entries with
 the same name, raise :class:`~clvlab.errors.ArgumentError` naming the known choices.
 
+Models run on datasets of their kind: continuous-time models (``bgnbd``, ``mbgnbd``,
+``pnbd``) on ``cdnow_sample``, ``cdnow_master`` and ``simulated`` logs; BG/BB (``bgbb``)
+on ``simulated_opportunities`` (a cohort's yearly histories with a holdout, drawn from
+BG/BB at ``params``, default Fader, Hardie & Shang 2010;
+:func:`clvlab.data.simulate_discrete.simulate_opportunities`); the shifted-beta-geometric
+model (``sbg``) on ``fh07_retention`` (Fader & Hardie 2007 Table 1: years 1-7, holdout
+years 8-12; :func:`clvlab.datasets.load_retention_histories`). A config that pairs a
+model with a dataset of another kind is refused. Discrete and contractual cells have no
+tracking (no day-level log).
+
 The same config and seeds give the same numbers (timings and memory aside). Simulated
-datasets are drawn from BG/NBD (:func:`clvlab.simulate_transactions`), so their true
-parameters are known. Parameter recovery (the relative error of each estimate,
+datasets are drawn from BG/NBD (:func:`clvlab.simulate_transactions`) or BG/BB, so their
+true parameters are known. Parameter recovery (the relative error of each estimate,
 ``rel_error_<name>``, and whether the interval holds the truth, ``covered_<name>``) is
-scored only for cells whose purchase model is the one that generated the data, BG/NBD:
+scored only for cells whose purchase model is the one that generated the data (BG/NBD
+for ``simulated``, BG/BB for ``simulated_opportunities``):
 MBG/NBD's ``a`` and ``b`` have the same names but another meaning (dropout is also
 possible right after the first purchase), and Pareto/NBD has other dropout parameters, so
 their estimates are not estimates of the simulation's truth.
@@ -32,7 +43,7 @@ Config example (TOML)::
 
     [[datasets]]
     name = "cdnow-sample"
-    source = "cdnow_sample"          # cdnow_sample | cdnow_master | simulated
+    source = "cdnow_sample"          # cdnow_sample | cdnow_master | simulated (see above)
     calibration_end = "1997-09-30"
     observation_end = "1998-06-30"
 
@@ -80,7 +91,7 @@ import pandas as pd
 from clvlab._atomic import atomic_path
 from clvlab.arguments import check_count, check_positive
 from clvlab.errors import ArgumentError, ClvlabError
-from clvlab.formulas.contract import is_discrete
+from clvlab.formulas.contract import is_contractual, is_discrete
 from clvlab.models.base import METHODS
 from clvlab.models.purchase import PurchaseModel, purchase_models
 from clvlab.priors import Prior
@@ -88,12 +99,22 @@ from clvlab.progress import progress_bar
 
 __all__ = ["load_config", "run_bench"]
 
-_SOURCES = ("cdnow_sample", "cdnow_master", "simulated")
+#: Each dataset source and the kind of purchase model it suits (:func:`_kind`).
+_SOURCE_KINDS = {
+    "cdnow_sample": "continuous",
+    "cdnow_master": "continuous",
+    "simulated": "continuous",
+    # BG/BB histories with a holdout, drawn at chosen parameters (default FHS 2010)
+    "simulated_opportunities": "discrete",
+    # Fader & Hardie (2007) Table 1: 2,000 subscribers, years 1-7 and the real 8-12
+    "fh07_retention": "contractual",
+}
+_SOURCES = tuple(_SOURCE_KINDS)
 #: The purchase model of the default ``[[models]]`` entry.
 _DEFAULT_MODEL = "bgnbd"
 #: The purchase model that :func:`clvlab.simulate_transactions` draws from: the only
 #: one whose estimates are scored against a simulated dataset's true parameters.
-_SIMULATED_BY = "bgnbd"
+_SIMULATED_BY = {"simulated": "bgnbd", "simulated_opportunities": "bgbb"}
 #: ``fit`` arguments that every cell sets itself.
 _CELL_FIT_ARGUMENTS = ("self", "rfm", "method", "seed", "progress")
 
@@ -135,6 +156,17 @@ def load_config(path: str | Path) -> dict[str, Any]:
         _check_dataset(i, dataset)
     for i, model in enumerate(config["models"]):
         _check_model(i, model)
+    for i, model in enumerate(config["models"]):
+        kind = _kind(model["model"])
+        for dataset in config["datasets"]:
+            if _SOURCE_KINDS[dataset["source"]] != kind:
+                suits = [k for k, v in _SOURCE_KINDS.items() if v == kind]
+                raise ArgumentError(
+                    f"models[{i}]: {model['model']!r} is a {kind}-time model, but dataset "
+                    f"{dataset['name']!r} ({dataset['source']}) is "
+                    f"{_SOURCE_KINDS[dataset['source']]}: every model runs on every dataset, "
+                    f"so put it in a config whose datasets are of source {suits}"
+                )
     for kind in ("datasets", "models"):
         names = [entry["name"] for entry in config[kind]]
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -152,10 +184,27 @@ def _check_dataset(i: int, dataset: dict[str, Any]) -> None:
         raise ArgumentError(
             f"datasets[{i}]: source must be one of {list(_SOURCES)}, got {dataset.get('source')!r}"
         )
+    if dataset["source"] == "simulated_opportunities":
+        known_d = purchase_models()[_SIMULATED_BY["simulated_opportunities"]].param_names
+        params = dataset.get("params", {})
+        if not isinstance(params, dict) or any(k not in known_d for k in params):
+            raise ArgumentError(
+                f"datasets[{i}]: params must be a table of BG/BB's parameters "
+                f"{list(known_d)}, such as {{ alpha = 1.2, delta = 2.8 }}; got {params!r}"
+            )
+        for key, value in params.items():
+            check_positive(f"datasets[{i}].params.{key}", value)
+        check_count(f"datasets[{i}].n_customers", dataset.get("n_customers", 5000))
+        for key in ("calibration", "holdout"):
+            if key in dataset:
+                check_count(f"datasets[{i}].{key}", dataset[key])
     if dataset["source"] == "simulated":
         from clvlab.models.gamma_gamma import GammaGamma
 
-        known = (*purchase_models()[_SIMULATED_BY].param_names, *GammaGamma.param_names)
+        known = (
+            *purchase_models()[_SIMULATED_BY["simulated"]].param_names,
+            *GammaGamma.param_names,
+        )
         params = dataset.get("params", {})
         unknown = (
             sorted(str(k) for k in params if k not in known) if isinstance(params, dict) else None
@@ -178,16 +227,8 @@ def _check_dataset(i: int, dataset: dict[str, Any]) -> None:
 def _check_model(i: int, spec: dict[str, Any]) -> None:
     """Check ``models[i]`` against the registry and the model's ``fit``, and set its
     defaults (``model``, ``method``, ``name``)."""
-    # the bench's datasets (CDNOW, simulated logs) are continuous-time: discrete-time
-    # models (BG/BB) need opportunity data, which the bench does not build yet
-    known = {n: c for n, c in purchase_models().items() if not is_discrete(c.formulas)}
+    known = purchase_models()
     name = spec.setdefault("model", _DEFAULT_MODEL)
-    if isinstance(name, str) and name in purchase_models() and name not in known:
-        raise ArgumentError(
-            f"models[{i}]: {name!r} is a discrete-time model (whole opportunities), and the "
-            f"bench's datasets are continuous-time; use one of {sorted(known)}, or fit "
-            f"{purchase_models()[name].__name__} on clvlab.opportunity_summary data directly"
-        )
     if not isinstance(name, str) or name not in known:
         raise ArgumentError(
             f"models[{i}]: unknown purchase model {name!r}; use one of {sorted(known)} "
@@ -212,6 +253,14 @@ def _check_model(i: int, spec: dict[str, Any]) -> None:
     spec.setdefault("name", f"{name}-{method}-{i}")
 
 
+def _kind(model_name: str) -> str:
+    """``"continuous"``, ``"discrete"`` (BG/BB) or ``"contractual"`` (sBG)."""
+    formulas = purchase_models()[model_name].formulas
+    if is_contractual(formulas):
+        return "contractual"
+    return "discrete" if is_discrete(formulas) else "continuous"
+
+
 def _model(spec: Mapping[str, Any]) -> PurchaseModel:
     """The unfitted purchase model of a ``[[models]]`` entry, with its priors."""
     priors = spec.get("priors", {})
@@ -225,12 +274,26 @@ def _model(spec: Mapping[str, Any]) -> PurchaseModel:
 
 def _dataset(
     spec: Mapping[str, Any], seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """The RFM table, the transaction log it came from, and the true parameters."""
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, float]]:
+    """The RFM table, the transaction log it came from (``None`` for the discrete and
+    contractual sources, which have no day-level log to track), and the true
+    parameters."""
     from clvlab import datasets
     from clvlab.data import rfm_summary
+    from clvlab.data.simulate_discrete import simulate_opportunities
 
     source = spec["source"]
+    if source == "fh07_retention":
+        return datasets.load_retention_histories(), None, {}
+    if source == "simulated_opportunities":
+        table = simulate_opportunities(
+            int(spec.get("n_customers", 5000)),
+            **{k: float(v) for k, v in spec.get("params", {}).items()},
+            calibration=int(spec.get("calibration", 6)),
+            holdout=int(spec.get("holdout", 5)),
+            seed=seed,
+        )
+        return table, None, dict(table.attrs["clvlab"]["params"])
     if source == "simulated":
         simulate: Any = datasets.simulate_transactions
         log = simulate(
@@ -291,17 +354,17 @@ def _run_cell(dataset: dict[str, Any], model_spec: dict[str, Any], seed: int) ->
     }
     for key, value in model.fit_info_.get("diagnostics", {}).items():
         result[f"diag_{key}"] = value
-    result.update(_recovery(model, model_spec["model"], truth))
+    result.update(_recovery(model, model_spec["model"], dataset["source"], truth))
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
 def _recovery(
-    model: PurchaseModel, purchase_model: str, truth: Mapping[str, float]
+    model: PurchaseModel, purchase_model: str, source: str, truth: Mapping[str, float]
 ) -> dict[str, Any]:
     """Relative error and interval coverage of each true parameter, for a model fitted to
     data simulated from it; nothing for another model (see the module docstring)."""
-    if not truth or purchase_model != _SIMULATED_BY:
+    if not truth or purchase_model != _SIMULATED_BY.get(source):
         return {}
     estimate, lower, upper = (
         dict(zip(map(str, model.params_.index), model.params_[c].to_numpy(float), strict=True))

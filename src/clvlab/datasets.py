@@ -21,6 +21,7 @@ __all__ = [
     "load_cdnow_summary",
     "load_donations",
     "load_retention_cohorts",
+    "load_retention_histories",
     "simulate_transactions",
 ]
 
@@ -159,3 +160,71 @@ def load_retention_cohorts() -> pd.DataFrame:
     with resources.as_file(source) as path:
         table = pd.read_csv(path, comment="#", index_col="year")
     return table.astype(np.int64)
+
+
+def load_retention_histories(calibration_years: int = 7) -> pd.DataFrame:
+    """Fader & Hardie (2007) Table 1 as 2,000 subscribers' renewal histories, with the
+    later years as a holdout.
+
+    Each of the two cohorts' customers cancelled in the year Table 1 says (or is still
+    active after year 12). Calibration covers the renewal opportunities 1 to
+    ``calibration_years`` (the paper fits 7); the holdout counts each subscriber's
+    renewals in the years after, up to 12.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_id`` (1 to 2,000): ``cohort`` (``regular``,
+        ``high_end``), ``frequency`` and ``recency`` (renewals in calibration), ``T``
+        (``calibration_years``), ``frequency_holdout`` (renewals after it) and
+        ``duration_holdout`` (``12 - calibration_years``), as a contractual table
+        (``kind="discrete"``, ``contractual=True``, ``time_unit="Y"``) for
+        :class:`clvlab.ShiftedBetaGeo` and :func:`clvlab.evaluate`.
+
+    Examples
+    --------
+    >>> table = load_retention_histories()
+    >>> int(table["frequency_holdout"].sum())  # renewals in years 8-12 (Table 1)
+    3123
+    """
+    from clvlab.arguments import check_count
+
+    tau = check_count("calibration_years", calibration_years)
+    counts = load_retention_cohorts()
+    if tau >= len(counts) - 1:
+        from clvlab.errors import ArgumentError
+
+        raise ArgumentError(
+            f"calibration_years must leave a holdout year: at most {len(counts) - 2}, got "
+            f"{calibration_years!r}"
+        )
+    frames = []
+    for cohort in counts.columns:
+        c = counts[cohort].to_numpy()
+        lost = np.r_[c[:-1] - c[1:], c[-1]]  # cancelled at opportunity 1..12, or never
+        renewals = np.repeat(np.arange(len(lost)), lost)  # over all 12 years
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cohort": cohort,
+                    "frequency": np.minimum(renewals, tau),
+                    "recency": np.minimum(renewals, tau),
+                    "T": tau,
+                    "frequency_holdout": np.maximum(renewals - tau, 0),
+                    "duration_holdout": float(len(c) - 1 - tau),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="customer_id")
+    table = table.astype(
+        {"frequency": np.int64, "recency": np.int64, "T": np.int64, "frequency_holdout": np.int64}
+    )
+    table.attrs["clvlab"] = {
+        "kind": "discrete",
+        "contractual": True,
+        "time_unit": "Y",
+        "grain": "Y",
+        "source": "Fader & Hardie (2007), Table 1",
+    }
+    return table

@@ -41,6 +41,9 @@ from clvlab.decision_plots import (
     plot_segments,
 )
 from clvlab.errors import ArgumentError, DataValidationError
+
+# the survival and retention of a contract (clvlab.ShiftedBetaGeo)
+from clvlab.retention_plots import plot_survival
 from clvlab.units import _UNIT_NAMES
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ __all__ = [
     "plot_groups",
     "plot_parameters",
     "plot_segments",
+    "plot_survival",
     "plot_top_customers",
     "plot_tracking",
 ]

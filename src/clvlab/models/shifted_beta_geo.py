@@ -17,6 +17,7 @@ from clvlab.formulas._ops import numpy_ops
 from clvlab.models.base import FitData
 from clvlab.models.purchase import PurchaseModel
 from clvlab.predict.engine import predict_frame
+from clvlab.units import model_time_unit
 
 __all__ = ["ShiftedBetaGeo"]
 
@@ -172,7 +173,15 @@ class ShiftedBetaGeo(PurchaseModel):
             out[name] = frame["estimate"].clip(0.0, 1.0)
             out[f"{name}_lower"] = frame["lower"].clip(0.0, 1.0)
             out[f"{name}_upper"] = frame["upper"].clip(0.0, 1.0)
-        return pd.DataFrame(out, index=table.index)
+        curve = pd.DataFrame(out, index=table.index)
+        curve.attrs["clvlab"] = {
+            "quantity": "survival_curve",
+            "ci_prob": self.ci_prob if ci_prob is None else ci_prob,
+            "interval": self.interval_kind,
+            "time_unit": model_time_unit(self),
+            "model": self.display_name,
+        }
+        return curve
 
     def residual_lifetime(
         self, renewals: Any, discount_rate: float, *, ci_prob: float | None = None

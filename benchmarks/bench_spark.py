@@ -90,6 +90,11 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument("--no-nuts", action="store_true")
+    parser.add_argument(
+        "--driver-memory",
+        default="2g",
+        help="JVM heap of the local session (driver and, in local mode, its executors)",
+    )
     args = parser.parse_args()
 
     from clvlab.spark import fold, predict_customers, rfm_summary, write_parquet
@@ -127,7 +132,7 @@ def main() -> None:
         )
         return result
 
-    spark = local_session(2, scratch=str(work / "scratch"))
+    spark = local_session(2, scratch=str(work / "scratch"), driver_memory=args.driver_memory)
     sdf = spark.read.parquet(str(logs))
 
     def do_rfm():  # type: ignore[no-untyped-def]

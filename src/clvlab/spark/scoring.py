@@ -496,6 +496,10 @@ def predict_customers(
         return _score_bucket(job, pdf)
 
     with quiet():
+        # one partition per bucket (hash collisions aside), so the scored partitions stay
+        # about bucket-sized (50,000 customers) whatever the session's shuffle partitions:
+        # 10M customers in 4 shuffle partitions ran the JVM out of heap when written
+        keyed = keyed.repartition(n_buckets, F.col(_BUCKET))
         scored = keyed.groupBy(_BUCKET).applyInPandas(score, schema)
         scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
         failed = (

@@ -136,9 +136,11 @@ def main() -> None:
     sdf = spark.read.parquet(str(logs))
 
     def do_rfm():  # type: ignore[no-untyped-def]
+        from pyspark import StorageLevel
+
         table = rfm_summary(
             sdf, "customer_id", "date", amount, time_unit="W", resolution="W"
-        ).persist()
+        ).persist(StorageLevel.DISK_ONLY)  # as clvlab run --engine spark does
         table.count()  # materialised inside the stage
         return table
 

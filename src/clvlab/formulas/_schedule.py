@@ -3,12 +3,12 @@ purchase model's ``discounted_purchases_if_alive``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["discounted_increments"]
+__all__ = ["discounted_alive_process", "discounted_increments"]
 
 
 def discounted_increments(cumulative: Iterable[Any], discounts: np.ndarray) -> np.ndarray:
@@ -35,3 +35,30 @@ def discounted_increments(cumulative: Iterable[Any], discounts: np.ndarray) -> n
         total = total + np.reshape(w, np.shape(w) + (1,) * np.ndim(step)) * step
         previous = current
     return np.asarray(total)
+
+
+def discounted_alive_process(
+    alive_parameters: Any,
+    purchases_if_alive: Any,
+    names: tuple[str, ...],
+    x: np.ndarray,
+    T: np.ndarray,
+    params: Mapping[str, Any],
+    ends: np.ndarray,
+    discounts: np.ndarray,
+) -> np.ndarray:
+    """The contract's ``discounted_purchases_if_alive`` for a model whose
+    ``purchases_if_alive`` is a closed form: :func:`discounted_increments` of that form
+    under ``alive_parameters(x, T, *params)`` at each period end (one vectorised pass per
+    end; NumPy). ``names`` are the model's ``PARAMS``, in order."""
+    from clvlab.formulas._ops import numpy_ops
+
+    alive = alive_parameters(
+        np.asarray(x, dtype=float),
+        np.asarray(T, dtype=float),
+        *(np.asarray(params[n], dtype=float) for n in names),
+    )
+    return discounted_increments(
+        (purchases_if_alive(numpy_ops, end, **alive) for end in np.asarray(ends, dtype=float)),
+        discounts,
+    )

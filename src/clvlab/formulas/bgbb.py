@@ -49,7 +49,7 @@ from clvlab.formulas._beta_geometric import (
     survival_ratio,
 )
 from clvlab.formulas._ops import Ops
-from clvlab.formulas._schedule import discounted_increments
+from clvlab.formulas._schedule import discounted_alive_process
 
 __all__ = [
     "DISCRETE",
@@ -364,16 +364,8 @@ def discounted_purchases_if_alive(
               \\frac{B(\\gamma, \\delta+n+1)}{B(\\gamma,\\delta)\\,(1+d)}
               \\frac{{}_2F_1(1, \\delta+n+1; \\gamma+\\delta+n+1; \\tfrac{1}{1+d})}{L}.
     """
-    from clvlab.formulas._ops import numpy_ops
-
-    alive = alive_parameters(
-        np.asarray(x, dtype=float),
-        np.asarray(T, dtype=float),
-        *(np.asarray(params[n], dtype=float) for n in PARAMS),
-    )
-    return discounted_increments(
-        (purchases_if_alive(numpy_ops, end, **alive) for end in np.asarray(ends, dtype=float)),
-        discounts,
+    return discounted_alive_process(
+        alive_parameters, purchases_if_alive, PARAMS, x, T, params, ends, discounts
     )
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from clvlab.formulas._alive import alive_or_dead_pmf
 from clvlab.formulas._ops import Ops
-from clvlab.formulas._schedule import discounted_increments
+from clvlab.formulas._schedule import discounted_alive_process
 
 __all__ = [
     "PARAMS",
@@ -432,16 +432,8 @@ def discounted_purchases_if_alive(
     """``sum_k d_k [N(t_k) - N(t_{k-1})]`` per ``(x, T)`` pair, with ``N`` eq. 27 under
     :func:`alive_parameters`. Eq. 27 has only elementary functions, so this is the closed
     form period by period, one vectorised pass per period end."""
-    from clvlab.formulas._ops import numpy_ops
-
-    alive = alive_parameters(
-        np.asarray(x, dtype=float),
-        np.asarray(T, dtype=float),
-        *(np.asarray(params[n], dtype=float) for n in PARAMS),
-    )
-    return discounted_increments(
-        (purchases_if_alive(numpy_ops, end, **alive) for end in np.asarray(ends, dtype=float)),
-        discounts,
+    return discounted_alive_process(
+        alive_parameters, purchases_if_alive, PARAMS, x, T, params, ends, discounts
     )
 
 

@@ -41,7 +41,7 @@ from clvlab.formulas._beta_geometric import (
     survival_ratio,
 )
 from clvlab.formulas._ops import Ops, numpy_ops
-from clvlab.formulas._schedule import discounted_increments
+from clvlab.formulas._schedule import discounted_alive_process
 
 __all__ = [
     "CONTRACTUAL",
@@ -244,14 +244,8 @@ def discounted_purchases_if_alive(
     :func:`probability_alive` tends to ``DERL / (1 + d)`` as the horizon grows
     (:func:`residual_lifetime`: FH10 does not discount the next renewal).
     """
-    alive = alive_parameters(
-        np.asarray(x, dtype=float),
-        np.asarray(T, dtype=float),
-        *(np.asarray(params[n], dtype=float) for n in PARAMS),
-    )
-    return discounted_increments(
-        (purchases_if_alive(numpy_ops, end, **alive) for end in np.asarray(ends, dtype=float)),
-        discounts,
+    return discounted_alive_process(
+        alive_parameters, purchases_if_alive, PARAMS, x, T, params, ends, discounts
     )
 
 

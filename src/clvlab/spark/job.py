@@ -203,7 +203,7 @@ def run_spark(
     )
     rfm = _without_zero_spend(F, rfm, s.customer_col)
     # every later step (two folds, scoring) reads the summary: computed once
-    rfm = rfm.persist(StorageLevel.MEMORY_AND_DISK)
+    rfm = rfm.persist(StorageLevel.DISK_ONLY)
     _step("folding on Spark")
     with quiet():  # pyspark's toPandas passes pandas 3 a deprecated copy= keyword
         folded = [

@@ -81,7 +81,7 @@ class SparkCustomerPredictions:
         A Spark DataFrame with the columns and types of the exported customers table
         (:data:`clvlab.export.schema.CUSTOMERS`: ``run_id``, ``customer_id`` as text,
         ``as_of`` as a date, then estimate, lower and upper of every metric). It is
-        persisted (memory and disk): call :meth:`unpersist` when done with it.
+        persisted (on disk): call :meth:`unpersist` when done with it.
     run, parameters
         As :class:`clvlab.predict.table.CustomerPredictions`: the run record (customer
         count and total CLV with its interval over all customers) and the parameter
@@ -501,7 +501,9 @@ def predict_customers(
         # 10M customers in 4 shuffle partitions ran the JVM out of heap when written
         keyed = keyed.repartition(n_buckets, F.col(_BUCKET))
         scored = keyed.groupBy(_BUCKET).applyInPandas(score, schema)
-        scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+        # on disk: a cache of wide score rows in the heap ran a 2 GB local JVM out of
+        # memory at 10M customers; the table is read three times (errors, totals, write)
+        scored = scored.persist(StorageLevel.DISK_ONLY)
         failed = (
             scored.filter(F.col(_KIND) == 2)
             .select(_BUCKET, _PAYLOAD)

@@ -1064,6 +1064,8 @@ PLOTS: dict[str, Callable[[clvlab.PurchaseModel, dict[str, Any]], Any]] = {
     "plot_segments": lambda m, r: plots.plot_segments(r["decisions"].segments),
     "plot_groups": lambda m, r: plots.plot_groups(r["decisions"].groups),
     "plot_acquisition": lambda m, r: plots.plot_acquisition(r["new_customer"], cac=30.0),
+    # a contract's survival curve (ShiftedBetaGeo.survival_curve): contractual models only
+    "plot_survival": lambda m, r: plots.plot_survival(m.survival_curve(12)),
 }
 
 
@@ -1077,6 +1079,9 @@ def test_every_plot_draws_every_model(
 ) -> None:
     if plot == "plot_tracking" and not case.tracking:
         assert results[model.name]["evaluation"].tracking is None  # tracking: day tables only
+        return
+    if plot == "plot_survival" and family.kind(model.name) != "contractual":
+        assert not hasattr(model, "survival_curve")  # survival of contracts only
         return
     drawn = PLOTS[plot](model, results[model.name])
     axes = list(np.ravel(drawn)) if isinstance(drawn, np.ndarray) else [drawn]

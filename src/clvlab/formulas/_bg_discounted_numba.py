@@ -87,7 +87,14 @@ def discounted_purchases(
     pw = np.empty((n_T, n_ends))  # (1 - z)^B
     zz = np.empty((n_T, n_ends))
     coef = np.empty(MAX_TERMS + 1)
-    acc = np.empty(n_ends)
+    widest = 0  # the most pairs of one x
+    for g in range(len(x_unique)):
+        widest = max(widest, int(x_bounds[g + 1]) - int(x_bounds[g]))
+    # one lane per (pair, period end) of an x: the Horner steps of every lane are
+    # independent, so a long SIMD loop runs them at throughput, not at the latency of
+    # one pair's chain of multiply-adds
+    lanes_z = np.empty(widest * n_ends)
+    acc = np.empty(widest * n_ends)
     for j in range(len(r)):
         A = a[j] + b[j] - 1.0 - r[j]
         B = a[j] - 1.0
@@ -111,23 +118,30 @@ def discounted_purchases(
             if size > MAX_TERMS:
                 out[:, j, lo:hi] = np.nan
                 continue
+            n_lanes = (hi - lo) * n_ends
             for i in range(lo, hi):
                 t = int(pair_T[i])
                 for k in range(n_ends):
-                    acc[k] = coef[size - 1]
-                for n in range(size - 2, -1, -1):
-                    c = coef[n]
-                    for k in range(n_ends):
-                        acc[k] = acc[k] * zz[t, k] + c
+                    lanes_z[(i - lo) * n_ends + k] = zz[t, k]
+            last = coef[size - 1]
+            for lane in range(n_lanes):
+                acc[lane] = last
+            for n in range(size - 2, -1, -1):
+                c = coef[n]
+                for lane in range(n_lanes):
+                    acc[lane] = acc[lane] * lanes_z[lane] + c
+            for i in range(lo, hi):
+                t = int(pair_T[i])
+                row = (i - lo) * n_ends
                 previous = 0.0
                 for k in range(n_ends):
-                    current = C * (em[t, k] - pw[t, k] * acc[k])
-                    acc[k] = current - previous
+                    current = C * (em[t, k] - pw[t, k] * acc[row + k])
+                    acc[row + k] = current - previous
                     previous = current
                 for s in range(discounts.shape[0]):
                     total = 0.0
                     for k in range(n_ends):
-                        total += discounts[s, k] * acc[k]
+                        total += discounts[s, k] * acc[row + k]
                     out[s, j, i] = total
 
 

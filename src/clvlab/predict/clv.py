@@ -51,7 +51,7 @@ from clvlab.predict.customer import (
     whole_opportunities,
 )
 from clvlab.predict.engine import DrawSource, predict_frame
-from clvlab.predict.terms import SharedTerm, distinct
+from clvlab.predict.terms import SharedTerm, distinct, gather
 from clvlab.units import check_time_units, convert, normalize_unit
 
 if TYPE_CHECKING:
@@ -344,13 +344,14 @@ def clv(
         ),
         len(pair_x),
         names,
+        by_draws=True,
     )
 
     def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
         x, m = cols["frequency"], cols["monetary_value"]
         spend = spend_model.formulas.conditional_expected_spend(ops, x, m, p["p"], p["q"], p["v"])
-        future = discounted(p)[..., cols["_pair"].astype(np.intp)]
-        return margin * alive(p)[..., cols["_row"].astype(np.intp)] * future * spend
+        future = gather(discounted(p), cols["_pair"])
+        return margin * gather(alive(p), cols["_row"]) * future * spend
 
     def simulate(
         cols: Mapping[str, np.ndarray], p: Mapping[str, Any], rng: np.random.Generator

@@ -33,7 +33,7 @@ from clvlab.formulas import numpy_gather_ops as ops
 from clvlab.formulas.contract import is_contractual, is_discrete
 from clvlab.inference.draws import IntervalKind, interval
 from clvlab.predict.engine import param_columns, predict_frame
-from clvlab.predict.terms import SharedTerm, distinct, shared_term
+from clvlab.predict.terms import SharedTerm, distinct, gather, shared_term
 from clvlab.units import check_time_units, model_time_unit
 
 if TYPE_CHECKING:
@@ -214,11 +214,11 @@ class PurchasePredictions(_FittedAttributes):
             ),
             len(pair_x),
             names,
+            by_draws=True,
         )
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
-            rows = cols["_row"].astype(np.intp)
-            return alive(p)[..., rows] * if_alive(p)[..., cols["_pair"].astype(np.intp)]
+            return gather(alive(p), cols["_row"]) * gather(if_alive(p), cols["_pair"])
 
         def simulate(
             cols: Mapping[str, np.ndarray], p: Mapping[str, Any], rng: np.random.Generator
@@ -265,7 +265,7 @@ class PurchasePredictions(_FittedAttributes):
 
         def formula(cols: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> np.ndarray:
             if t == 0:
-                return alive(p)[..., cols["_row"].astype(np.intp)]
+                return gather(alive(p), cols["_row"])
             return f.probability_alive_after(ops, t, *history(cols), **p)
 
         return predict_frame(

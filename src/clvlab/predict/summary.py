@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab._parallel import workers_for
-from clvlab.inference.draws import IntervalKind, interval
+from clvlab.inference.draws import IntervalKind, interval, summarize_columns
 from clvlab.progress import progress_bar
 
 __all__ = ["ReducedDraws", "chunk_size_for", "reduce_draws", "to_frame"]
@@ -102,12 +102,16 @@ def reduce_draws(
     def work(i: int) -> tuple[slice, np.ndarray | None, Any]:
         part = slice(starts[i], min(starts[i] + size, n_items))
         values = np.asarray(draw_fn(part), dtype=float)
-        stats = (
-            values.mean(axis=0),
-            values.std(axis=0, ddof=1) if n_draws > 1 else np.zeros(values.shape[1]),
-            *interval(values, ci_prob, kind),
-            values.sum(axis=1) if weights is None else values @ weights[part],
-        )
+        w = None if weights is None else weights[part]
+        if kind == "eti":  # mean, sd, both bounds and the totals in one compiled pass
+            stats = summarize_columns(values, ci_prob, weights=w)
+        else:
+            stats = (
+                values.mean(axis=0),
+                values.std(axis=0, ddof=1) if n_draws > 1 else np.zeros(values.shape[1]),
+                *interval(values, ci_prob, kind),
+                values.sum(axis=1) if w is None else values @ w,
+            )
         pred = None
         if predictive_fn is not None:
             simulated = np.asarray(predictive_fn(part, np.random.default_rng(streams[i])))

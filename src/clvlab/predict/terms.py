@@ -25,30 +25,53 @@ import pandas as pd
 
 from clvlab._parallel import workers_for
 
-__all__ = ["SharedTerm", "distinct", "shared_term", "sharing"]
+__all__ = ["SharedTerm", "distinct", "gather", "shared_term", "sharing"]
 
 
 def distinct(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     """Codes of each row's distinct ``columns`` tuple, and the distinct values per column.
 
+    The codes follow the sorted order of the tuples, as :func:`clvlab.data.folding.fold`
+    orders its rows: a prediction folded on the same columns meets the codes in
+    increasing order, chunk by chunk, and :func:`gather` reads each chunk's keys as
+    one contiguous block of the shared term (a view, or cache-friendly reads).
+
     Examples
     --------
-    >>> codes, x, T = distinct(pd.DataFrame({"x": [1, 1, 2], "T": [5.0, 5.0, 5.0]}), ("x", "T"))
+    >>> codes, x, T = distinct(pd.DataFrame({"x": [2, 1, 1], "T": [5.0, 5.0, 5.0]}), ("x", "T"))
     >>> codes.tolist(), x.tolist(), T.tolist()
-    ([0, 0, 1], [1.0, 2.0], [5.0, 5.0])
+    ([1, 0, 0], [1.0, 2.0], [5.0, 5.0])
     """
     # column by column: the codes of the tuples so far, combined with the next column's
-    # codes and factorized again, keep their order of first appearance (and stay below
-    # n^2, so they never overflow); far faster than factorizing tuples
+    # sorted codes and factorized again (sorted), stay below n^2 and never overflow
     codes = np.zeros(len(table), dtype=np.int64)
     for c in columns:
-        column_codes, uniques = pd.factorize(table[c])
+        column_codes, uniques = pd.factorize(table[c], sort=True)
         combined = codes * max(len(uniques), 1) + column_codes
-        codes = np.asarray(pd.factorize(combined)[0], dtype=np.int64)
+        codes = np.asarray(pd.factorize(combined, sort=True)[0], dtype=np.int64)
     n_distinct = int(codes.max()) + 1 if len(codes) else 0
     first = np.empty(n_distinct, dtype=np.intp)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
     return (codes, *(table[c].to_numpy(dtype=float)[first] for c in columns))
+
+
+def gather(term: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``term[..., codes]``: a view when ``codes`` is a run of consecutive keys (the
+    folded rows of a chunk meet :func:`distinct`'s codes in order), else a copy.
+
+    Examples
+    --------
+    >>> term = np.arange(10.0).reshape(2, 5)
+    >>> gather(term, np.array([1.0, 2.0, 3.0])).base is term
+    True
+    >>> gather(term, np.array([4, 0])).tolist()
+    [[4.0, 0.0], [9.0, 5.0]]
+    """
+    idx = np.asarray(codes).astype(np.intp)
+    n = len(idx)
+    if n and idx[-1] - idx[0] == n - 1 and (n == 1 or bool(np.all(np.diff(idx) == 1))):
+        return term[..., idx[0] : idx[0] + n]
+    return term[..., idx]
 
 
 #: elements (draws x keys) of one block of a :class:`SharedTerm`'s computation
@@ -63,6 +86,11 @@ class SharedTerm:
 
     ``compute(part, params)`` returns the term for the keys ``part`` (a slice), with the
     keys on the last axis.
+
+    ``by_draws``: split the work by parameter draws instead of by keys (the draws on the
+    second-to-last axis of the result). For a compiled term whose set-up per draw
+    (tables per distinct ``T``, series coefficients per ``x``) would be repeated by
+    every block of keys.
     """
 
     def __init__(
@@ -70,10 +98,13 @@ class SharedTerm:
         compute: Callable[[slice, Mapping[str, Any]], np.ndarray],
         n_keys: int,
         depends_on: Sequence[str] | None = None,
+        *,
+        by_draws: bool = False,
     ) -> None:
         self._compute = compute
         self._n = n_keys
         self._names = None if depends_on is None else tuple(depends_on)
+        self._by_draws = by_draws
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -89,13 +120,35 @@ class SharedTerm:
                 # formulas are chains of whole-array NumPy operations, memory-bound on
                 # arrays of draws x all keys
                 n_draws = max(int(np.size(next(iter(p.values())))), 1)
-                block = max(16, _BLOCK_ELEMENTS // n_draws)
-                parts = [slice(lo, min(lo + block, self._n)) for lo in range(0, self._n, block)]
-                workers = workers_for(len(parts))
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    blocks = pool.map(lambda part: np.asarray(self._compute(part, p)), parts)
-                    self._cache[key] = np.concatenate(list(blocks), axis=-1)
+                if self._by_draws and n_draws > 1:
+                    self._cache[key] = self._split_draws(p, n_draws)
+                else:
+                    self._cache[key] = self._split_keys(p, n_draws)
             return self._cache[key]
+
+    def _split_keys(self, p: Mapping[str, Any], n_draws: int) -> np.ndarray:
+        # blocks of keys whose (draws x keys) temporaries stay in the cache: the
+        # formulas are chains of whole-array NumPy operations, memory-bound on arrays of
+        # draws x all keys
+        block = max(16, _BLOCK_ELEMENTS // n_draws)
+        parts = [slice(lo, min(lo + block, self._n)) for lo in range(0, self._n, block)]
+        with ThreadPoolExecutor(max_workers=workers_for(len(parts))) as pool:
+            blocks = pool.map(lambda part: np.asarray(self._compute(part, p)), parts)
+            return np.concatenate(list(blocks), axis=-1)
+
+    def _split_draws(self, p: Mapping[str, Any], n_draws: int) -> np.ndarray:
+        workers = workers_for(n_draws)
+        bounds = np.linspace(0, n_draws, workers + 1).astype(int)
+
+        def some_draws(i: int) -> np.ndarray:
+            lo, hi = bounds[i], bounds[i + 1]
+            sub = {
+                n: v[lo:hi] if np.ndim(v) and np.shape(v)[0] == n_draws else v for n, v in p.items()
+            }
+            return np.asarray(self._compute(slice(0, self._n), sub))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return np.concatenate(list(pool.map(some_draws, range(workers))), axis=-2)
 
 
 def _digest(*arrays: np.ndarray) -> str:

@@ -750,6 +750,26 @@ def test_noncontractual_discrete_table_is_refused() -> None:
     assert validate_contracts(table)["T"].tolist() == [3.0, 3.0]
 
 
+@pytest.mark.parametrize(
+    "model", [clvlab.BetaGeoBetaBinom, clvlab.BetaGeo, clvlab.ModifiedBetaGeo, clvlab.ParetoNBD]
+)
+def test_noncontractual_models_refuse_a_contractual_table(model: type) -> None:
+    # FH07's subscribers: a cancellation is observed, which a noncontractual model would
+    # read as a silence (alive or gone). Every method and every prediction refuses it.
+    table = clvlab.datasets.load_retention_histories()
+    with pytest.raises(DataValidationError, match=r"contractual history.*ShiftedBetaGeo"):
+        model().fit(table, **FIT)
+    fitted = clvlab.ShiftedBetaGeo().fit(table, **FIT)  # the right model takes it
+    assert fitted.params_.loc["alpha", "estimate"] > 0
+    rows = clvlab.datasets.load_donations().rename(columns={"periods": "T"})
+    donors = rows.loc[rows.index.repeat(rows.pop("weight"))].reset_index(drop=True)
+    donations = clvlab.BetaGeoBetaBinom().fit(donors, **FIT)
+    with pytest.raises(DataValidationError, match=r"contractual history"):
+        donations.probability_alive(table)
+    # the input is not changed by the refusal
+    assert table.attrs["clvlab"]["contractual"] is True
+
+
 def test_hand_built_table_without_metadata_is_accepted(regular7: pd.DataFrame) -> None:
     plain = pd.DataFrame(regular7[HISTORY].to_numpy(), columns=HISTORY)
     assert plain.attrs == {}

@@ -34,7 +34,7 @@ from clvlab.data.transactions import FIRST_DAY, LAST_DAY, parse_dates, parse_day
 from clvlab.data.validation import Validator, require_nonempty
 from clvlab.errors import ArgumentError, DataValidationError
 
-__all__ = ["cohort_histories", "subscription_summary", "validate_contracts"]
+__all__ = ["cohort_histories", "refuse_contracts", "subscription_summary", "validate_contracts"]
 
 _BUILD_IT = (
     "Build the table with clvlab.cohort_histories (survival counts) or "
@@ -534,6 +534,34 @@ def _period_labels(days: np.ndarray, unit: str) -> np.ndarray:
         )
         return monday.astype(str)
     return days.astype(str)
+
+
+def refuse_contracts(rfm: pd.DataFrame, model: str) -> None:
+    """Refuse a contractual table (metadata ``contractual=True``, as
+    :func:`cohort_histories` and :func:`subscription_summary` record) for a
+    noncontractual model.
+
+    A subscription table observes every cancellation; a noncontractual model (BG/NBD,
+    Pareto/NBD, BG/BB, ...) reads a customer's silence as "alive or gone, unobserved",
+    so it would take cancelled subscribers for possibly alive ones, and the renewals
+    for purchases at every opportunity.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the table and the contractual model to fit instead.
+    """
+    meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
+    if meta.get("contractual", False):
+        raise DataValidationError(
+            "<rfm>",
+            f"this table records a contractual history (renewals, with every cancellation "
+            f"observed), but {model} is a noncontractual model: it would read a cancelled "
+            "subscriber as possibly still alive",
+            hint="Fit a contractual table with clvlab.ShiftedBetaGeo; for a noncontractual "
+            "model, build the table from transactions with clvlab.rfm_summary or "
+            "clvlab.opportunity_summary",
+        )
 
 
 def validate_contracts(rfm: pd.DataFrame, model: str = "sBG") -> pd.DataFrame:

@@ -24,7 +24,7 @@ from clvlab.arguments import (
     check_nonnegative,
     check_times,
 )
-from clvlab.data.contractual import validate_contracts
+from clvlab.data.contractual import refuse_contracts, validate_contracts
 from clvlab.data.discrete import validate_opportunities
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
@@ -131,9 +131,12 @@ def history_table(formulas: ModuleType, rfm: pd.DataFrame, model: str) -> pd.Dat
     """The validated history table of a purchase model: :func:`clvlab.validate_rfm`, and
     for a discrete-time model also whole opportunities
     (:func:`clvlab.data.discrete.validate_opportunities`), and for a contractual one
-    consecutive renewals (:func:`clvlab.data.contractual.validate_contracts`)."""
+    consecutive renewals (:func:`clvlab.data.contractual.validate_contracts`). A
+    noncontractual model refuses a contractual table
+    (:func:`clvlab.data.contractual.refuse_contracts`)."""
     if is_contractual(formulas):
         return validate_contracts(rfm, model)
+    refuse_contracts(rfm, model)
     if is_discrete(formulas):
         return validate_opportunities(rfm, model)
     return validate_rfm(rfm)

@@ -83,7 +83,9 @@ def interval(
             raise ValueError("an interval needs at least one sample")
         flat = samples.reshape(samples.shape[0], -1)
         _, _, lo, hi, _ = summarize_columns(flat, ci_prob, discrete=discrete)
-        return lo.reshape(samples.shape[1:]), hi.reshape(samples.shape[1:])
+        shape = samples.shape[1:]
+        # NumPy scalars for one-dimensional samples, as np.quantile gives
+        return lo.reshape(shape)[()], hi.reshape(shape)[()]
     if kind == "hdi":
         ordered = np.sort(samples, axis=0)
         n = ordered.shape[0]

@@ -161,3 +161,24 @@ def test_long_format_holds_every_customer_and_metric(
         assert set(rows["horizon"]) == {horizons.get(str(metric), 0.0)}
         for col in ("estimate", "lower", "upper"):
             np.testing.assert_array_equal(rows[col], pc.table[f"{metric}_{col}"])
+
+
+def test_clv_total_draws_are_the_draws_of_the_run_total(
+    fitted: tuple[clvlab.BetaGeo, clvlab.GammaGamma, pd.DataFrame],
+) -> None:
+    from clvlab.decisions.folded import FoldedSums
+    from clvlab.decisions.value import CustomerValue
+    from clvlab.inference.draws import interval
+
+    bg, gg, rfm = fitted
+    p = clvlab.predict_customers(bg, gg, rfm, horizon=6, discount_rate=0.01, seed=3)
+    draws = p.clv_total_draws
+    assert draws is not None and draws.shape == (300,)
+    # the run's interval of the total is the interval of these draws
+    lo, hi = interval(draws, bg.ci_prob, bg.interval_kind)
+    assert (lo, hi) == (p.run["total_clv_lower"], p.run["total_clv_upper"])
+    # and they equal the decision tables' own sum per draw over distinct histories
+    value = CustomerValue(bg, gg, rfm, horizon=6, unit="M", discount_rate=0.01, margin=1.0)
+    one = np.zeros(value.n_customers, dtype=np.int64)
+    by_history = FoldedSums(value, one, 1).group_sums(value.draws)["clv"][:, 0]
+    np.testing.assert_allclose(draws, by_history, rtol=1e-12)

@@ -22,7 +22,7 @@ from clvlab.arguments import check_ci_prob, check_count, check_interval_kind
 from clvlab.data.folding import fold
 from clvlab.inference.draws import IntervalKind
 from clvlab.predict import summary as _summary
-from clvlab.predict.summary import reduce_draws, to_frame
+from clvlab.predict.summary import record_total, reduce_draws, to_frame
 
 if TYPE_CHECKING:
     from clvlab.inference.spec import FittedModel
@@ -169,6 +169,7 @@ def predict_frame(
         progress=progress,
         desc=quantity,
     )
+    record_total(quantity, reduced)
     point = None
     if src.point is not None:
         point = np.asarray(formula(cols, src.point), dtype=float)

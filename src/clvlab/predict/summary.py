@@ -19,7 +19,9 @@ Two intervals are named apart:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +33,14 @@ from clvlab._parallel import workers_for
 from clvlab.inference.draws import IntervalKind, interval, summarize_columns
 from clvlab.progress import progress_bar
 
-__all__ = ["ReducedDraws", "chunk_size_for", "reduce_draws", "to_frame"]
+__all__ = [
+    "ReducedDraws",
+    "chunk_size_for",
+    "collecting_totals",
+    "record_total",
+    "reduce_draws",
+    "to_frame",
+]
 
 DEFAULT_BUDGET_BYTES = 32 * 2**20
 DrawFn = Callable[[slice], np.ndarray]
@@ -135,6 +144,33 @@ def reduce_draws(
             if pred is not None and pred_lo is not None and pred_hi is not None:
                 pred_lo[part], pred_hi[part] = pred
     return ReducedDraws(mean, sd, lower, upper, totals, pred_lo, pred_hi, kept)
+
+
+_TOTALS: contextvars.ContextVar[dict[str, np.ndarray] | None] = contextvars.ContextVar(
+    "clvlab_total_draws", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting_totals() -> Iterator[dict[str, np.ndarray]]:
+    """Within this block, every prediction records its per-draw total over customers
+    (:attr:`ReducedDraws.total_draws`) in the yielded dict, by quantity: a caller that
+    needs the distribution of a total (a Spark bucket adding its CLV to the run's)
+    takes it from the prediction instead of computing the draws a second time."""
+    store: dict[str, np.ndarray] = {}
+    token = _TOTALS.set(store)
+    try:
+        yield store
+    finally:
+        _TOTALS.reset(token)
+
+
+def record_total(quantity: str, reduced: ReducedDraws) -> None:
+    """Record ``reduced``'s per-draw totals under ``quantity`` in the enclosing
+    :func:`collecting_totals` block, if any."""
+    store = _TOTALS.get()
+    if store is not None:
+        store[quantity] = reduced.total_draws
 
 
 def to_frame(

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from clvlab._version import __version__
@@ -21,6 +22,7 @@ from clvlab.decisions.simple import simple_clv
 from clvlab.predict.clv import check_clv_arguments, clv
 from clvlab.predict.customer import PurchasePredictions, SpendPredictions
 from clvlab.predict.engine import summary_table
+from clvlab.predict.summary import collecting_totals
 from clvlab.predict.terms import sharing
 from clvlab.units import convert
 
@@ -55,12 +57,17 @@ class CustomerPredictions:
     decisions
         The decision tables of the run (:func:`clvlab.decide`), exported with the
         predictions when set.
+    clv_total_draws
+        The total CLV of these customers under each parameter draw (the draws behind
+        ``run["total_clv_lower"]`` and ``run["total_clv_upper"]``); totals of several
+        runs over disjoint customers add draw by draw.
     """
 
     table: pd.DataFrame
     run: dict[str, Any]
     parameters: pd.DataFrame = field(repr=False)
     decisions: Decisions | None = field(default=None, repr=False)
+    clv_total_draws: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -162,7 +169,7 @@ def predict_customers(
     meta = rfm_metadata(rfm) if isinstance(rfm, pd.DataFrame) else {}
     t = convert(horizon, unit, checked)
     # P(alive) under every draw is computed once for the three predictions that use it
-    with sharing():
+    with sharing(), collecting_totals() as totals:
         values = summary_table(
             clv(
                 purchase,
@@ -237,7 +244,7 @@ def predict_customers(
         ],
         ignore_index=True,
     )[["model", "parameter", "estimate", "lower", "upper"]]
-    return CustomerPredictions(table, run, parameters)
+    return CustomerPredictions(table, run, parameters, clv_total_draws=totals.get("clv"))
 
 
 def _date(value: object) -> dt.date | None:

@@ -15,9 +15,10 @@ What is global in the pandas function stays global:
 - the retention of the simple formula (:func:`clvlab.retention_rate`) is estimated on
   the cluster from the whole table (events and exposure summed exactly), unless given;
 - the run record's customer count and total CLV: each bucket returns its per-draw CLV
-  totals (a vector of ``n_draws``, computed by :class:`clvlab.decisions.folded.FoldedSums`
-  on the bucket's distinct histories), the vectors are summed in bucket order, and the
-  interval of the sum is the pandas one (:func:`clvlab.inference.draws.interval`).
+  totals (a vector of ``n_draws``, the ones its ``predict_customers`` computed for its
+  own interval: ``CustomerPredictions.clv_total_draws``), the vectors are summed in
+  bucket order, and the interval of the sum is the pandas one
+  (:func:`clvlab.inference.draws.interval`).
 
 Nothing per customer reaches the driver: the driver collects one small row per 64
 buckets, and for a bad input at most a few example ids.
@@ -233,9 +234,6 @@ def _bucket_seed(seed: int | None, bucket: int) -> int | None:
 def _score_bucket(job: _Job, pdf: pd.DataFrame) -> pd.DataFrame:
     """One bucket: the pandas predictions of its customers (sorted by id text), plus a
     row holding its sums, or one row holding its error."""
-    from clvlab.decisions.folded import FoldedSums
-    from clvlab.decisions.value import CustomerValue
-
     bucket = int(pdf[_BUCKET].iloc[0])
     extra: dict[str, Any] = {_BUCKET: bucket, _KIND: 1, _PAYLOAD: None, _DRAWS: None, _SUMS: None}
     try:
@@ -255,23 +253,13 @@ def _score_bucket(job: _Job, pdf: pd.DataFrame) -> pd.DataFrame:
             **job.settings,
         )
         rows = next(chunks(predictions, CUSTOMERS, max(len(rfm), 1)))
-        # the per-draw CLV total of the bucket, summed per distinct history
-        value = CustomerValue(
-            purchase,
-            spend,
-            rfm,
-            horizon=job.settings["horizon"],
-            unit=job.settings["unit"],
-            discount_rate=job.settings["discount_rate"],
-            margin=job.settings["margin"],
-            time_unit=job.settings["time_unit"],
-            caller="predict_customers",
-        )
-        one = np.zeros(value.n_customers, dtype=np.int64)
-        draws = FoldedSums(value, one, 1).group_sums(value.draws)["clv"][:, 0]
+        # the bucket's CLV total under each draw, as its predictions computed it
+        draws = predictions.clv_total_draws
+        if draws is None:  # pragma: no cover - predict_customers always records it
+            raise RuntimeError("predict_customers recorded no per-draw CLV total")
         simple = predictions.run["simple_clv"]
-        x = value.table["frequency"].to_numpy(dtype=float)
-        m = value.table["monetary_value"].to_numpy(dtype=float)
+        x = rfm["frequency"].to_numpy(dtype=float)
+        m = rfm["monetary_value"].to_numpy(dtype=float)
         sums = np.array(
             [
                 len(rfm),

@@ -21,6 +21,7 @@ for Bayesian fits, the Laplace or bootstrap draws for MLE fits).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -173,17 +174,42 @@ def _expected_purchases_estimate(
         point = f.conditional_expected_purchases(numpy_ops, t, x, t_x, T, **model.point_params())
         return np.asarray(point, dtype=float)[folded.inverse]
     params = param_columns(model.parameter_draws(), model.param_names)
-    pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
-    if_alive = f.discounted_purchases_if_alive(
-        pair_x, pair_T, params, np.array([t]), np.array([1.0])
-    )
+    expectation = _Expectation(f, t, x, t_x, T, params)
     mean = np.empty(len(x))
     size = max(1, int(2**22 // len(next(iter(params.values())))))
     for start in range(0, len(x), size):
         part = slice(start, start + size)
-        alive = f.probability_alive(numpy_ops, x[part], t_x[part], T[part], **params)
-        mean[part] = (alive * if_alive[:, pair_code[part]]).mean(axis=0)
+        mean[part] = expectation.draws(part).mean(axis=0)
     return mean[folded.inverse]
+
+
+class _Expectation:
+    """E[Y(t) | x, t_x, T] of rows under each draw, as the purchase contract factors it:
+    P(alive) per row times the expectation of a customer alive at ``T``, which depends on
+    ``(x, T)`` only and is computed once per distinct pair (for BG/NBD, Fader, Hardie &
+    Lee 2005 eq. 10 = eq. 11 x eq. 9 under the posterior parameters)."""
+
+    def __init__(
+        self,
+        formulas: Any,
+        t: float,
+        x: np.ndarray,
+        t_x: np.ndarray,
+        T: np.ndarray,
+        params: Mapping[str, np.ndarray],
+    ) -> None:
+        self.f, self.x, self.t_x, self.T, self.params = formulas, x, t_x, T, params
+        self.pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
+        self.if_alive = formulas.discounted_purchases_if_alive(
+            pair_x, pair_T, params, np.array([t]), np.array([1.0])
+        )
+
+    def draws(self, part: slice = slice(None)) -> np.ndarray:
+        """Shape ``(draws, rows in part)``."""
+        alive = self.f.probability_alive(
+            numpy_ops, self.x[part], self.t_x[part], self.T[part], **self.params
+        )
+        return np.asarray(alive * self.if_alive[:, self.pair_code[part]])
 
 
 def _group_mean_interval(
@@ -201,16 +227,10 @@ def _group_mean_interval(
     folded = fold(table.assign(_group=groups), ("frequency", "recency", "T", "_group"))
     x, t_x, T, g = (folded.column(c) for c in ("frequency", "recency", "T", "_group"))
     params = thinned_param_columns(model, max_draws)
-    # P(alive) x the expectation of a customer alive at T, which is per (x, T) pair
-    f = model.formulas
-    pair_code, pair_x, pair_T = distinct(pd.DataFrame({"x": x, "T": T}), ("x", "T"))
-    if_alive = f.discounted_purchases_if_alive(
-        pair_x, pair_T, params, np.array([t]), np.array([1.0])
-    )
-    values = f.probability_alive(numpy_ops, x, t_x, T, **params) * if_alive[:, pair_code]
+    values = _Expectation(model.formulas, t, x, t_x, T, params).draws()
     weights = np.zeros((len(g), n_labels))
     weights[np.arange(len(g)), g.astype(int)] = folded.weights
-    sums = np.asarray(values) @ weights
+    sums = values @ weights
     means = sums / np.maximum(weights.sum(axis=0), 1)
     return interval(means, ci_prob)
 

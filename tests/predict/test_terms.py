@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,21 @@ def test_gather_is_a_view_for_a_run_and_a_copy_otherwise() -> None:
     for codes in ([4, 1], [1, 1, 2], [0, 2, 3], [5]):
         np.testing.assert_array_equal(gather(term, np.array(codes)), term[:, codes])
     assert gather(term, np.array([], dtype=int)).shape == (2, 0)
+    # the view of the shared term cannot be written through
+    with pytest.raises(ValueError, match="read-only"):
+        run[0, 0] = 1.0
+    # codes out of range are an error, as for NumPy's indexing, never fewer columns;
+    # negative codes count from the end, as in NumPy
+    for codes in ([4, 5, 6], [5, 6, 7], [6]):
+        with pytest.raises(IndexError):
+            gather(term, np.array(codes))
+    np.testing.assert_array_equal(gather(term, np.array([-2, -1])), term[:, [-2, -1]])
+
+
+def test_distinct_keeps_rows_with_nan_apart() -> None:
+    table = pd.DataFrame({"x": [1.0, np.nan, 2.0, np.nan], "T": [np.nan, 1.0, 1.0, 1.0]})
+    codes, _, _ = distinct(table, ("x", "T"))
+    assert len(set(codes.tolist())) == 3 and codes[1] == codes[3]
 
 
 def test_a_term_split_by_draws_equals_the_term_split_by_keys() -> None:

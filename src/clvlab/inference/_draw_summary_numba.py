@@ -19,9 +19,10 @@ quantile), the whole row is selected instead: the result is the same, only slowe
 
 The bounds reproduce ``np.quantile`` bit for bit: its default ``linear`` method (order
 statistics ``floor(h)`` and ``floor(h) + 1`` at ``h = (n - 1) q``, combined by NumPy's
-``_lerp``) and ``inverted_cdf`` for counts (order statistic ``ceil(n q) - 1``). A row
-holding a NaN gets NaN for every statistic, as NumPy gives. The tests check all of
-this against NumPy, with hypothesis.
+``_lerp``) and ``inverted_cdf`` for counts (order statistic ``ceil(n q) - 1``). The one
+exception is the sign of a zero bound drawn from tied ``0.0`` and ``-0.0`` (equal
+values, whose order neither selection defines). A row holding a NaN gets NaN for every
+statistic, as NumPy gives. The tests check all of this against NumPy, with hypothesis.
 """
 
 from __future__ import annotations
@@ -47,10 +48,19 @@ def _select(buf: np.ndarray, n: int, k: int) -> float:  # pragma: no cover - com
     Quickselect with a median-of-three pivot and a three-way partition written without
     branches on the data (selects, not jumps: random draws would mispredict half the
     jumps), then an insertion sort once 16 values or fewer are left. The pivot is a
-    value of the range, so every round removes at least the values equal to it.
+    value of the range, so every round removes at least the values equal to it. As in
+    an introselect, orders that defeat the pivot (``1, 2, ..., n - 1, 0`` removes two
+    values a round) cannot make it quadratic: after ``2 log2(n) + 16`` rounds the range
+    left is merge-sorted, ``O(n log n)``.
     """
     lo, hi = 0, n - 1
+    rounds = 2 * int(math.log2(n + 1)) + 16
     while hi - lo > 16:
+        rounds -= 1
+        if rounds < 0:
+            rest = buf[lo : hi + 1].copy()
+            buf[lo : hi + 1] = rest[np.argsort(rest, kind="mergesort")]
+            return buf[k]
         mid = (lo + hi) >> 1
         a, b, c = buf[lo], buf[mid], buf[hi]
         pivot = max(min(a, b), min(max(a, b), c))

@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvlab.arguments import check_ci_prob
+from clvlab.errors import ArgumentError
+
 __all__ = [
     "IntervalKind",
     "draws_from_arrays",
@@ -75,12 +78,11 @@ def interval(
     >>> round(float(lo), 6), round(float(hi), 6)
     (5.0, 95.0)
     """
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must lie in (0, 1), got {ci_prob}")
+    ci_prob = check_ci_prob(ci_prob)
     samples = np.moveaxis(np.asarray(samples, dtype=float), axis, 0)
     if kind == "eti":
-        if samples.ndim == 0 or samples.shape[0] == 0:
-            raise ValueError("an interval needs at least one sample")
+        if samples.shape[0] == 0:
+            raise ArgumentError("an interval needs at least one sample, got none")
         flat = samples.reshape(samples.shape[0], -1)
         _, _, lo, hi, _ = summarize_columns(flat, ci_prob, discrete=discrete)
         shape = samples.shape[1:]
@@ -95,7 +97,7 @@ def interval(
         lo = np.take_along_axis(ordered, best[None], axis=0)[0]
         hi = np.take_along_axis(ordered, (best + width)[None], axis=0)[0]
         return lo, hi
-    raise ValueError(f"interval kind must be 'eti' or 'hdi', got {kind!r}")
+    raise ArgumentError(f"interval kind must be 'eti' or 'hdi', got {kind!r}")
 
 
 def summarize_columns(
@@ -110,8 +112,9 @@ def summarize_columns(
     ``values @ weights`` (weights 1 when omitted), in one compiled pass.
 
     The bounds equal ``np.quantile(values, [(1 - p) / 2, (1 + p) / 2], axis=0)`` bit for
-    bit, with ``method="inverted_cdf"`` when ``discrete`` (simulated counts: an
-    interval of counts ends on counts, not between two neighbouring order statistics).
+    bit (but for the sign of a zero among tied ``0.0`` and ``-0.0``), with
+    ``method="inverted_cdf"`` when ``discrete`` (simulated counts: an interval of counts
+    ends on counts, not between two neighbouring order statistics).
     A column holding a NaN gets NaN throughout, as in NumPy. See
     :mod:`clvlab.inference._draw_summary_numba` for how it is fast.
 
@@ -124,14 +127,13 @@ def summarize_columns(
     """
     from clvlab.inference._draw_summary_numba import column_summaries
 
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must lie in (0, 1), got {ci_prob}")
+    ci_prob = check_ci_prob(ci_prob)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[0] == 0:
-        raise ValueError(f"values must have shape (draws >= 1, items), got {values.shape}")
+        raise ArgumentError(f"values must have shape (draws >= 1, items), got {values.shape}")
     w = np.ones(values.shape[1]) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (values.shape[1],):
-        raise ValueError(f"weights must have shape ({values.shape[1]},), got {w.shape}")
+        raise ArgumentError(f"weights must have shape ({values.shape[1]},), got {w.shape}")
     q_lo, q_hi = (1 - ci_prob) / 2, (1 + ci_prob) / 2
     return column_summaries(values, q_lo, q_hi, bool(discrete), w)
 

@@ -46,7 +46,7 @@ def distinct(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray,
     # sorted codes and factorized again (sorted), stay below n^2 and never overflow
     codes = np.zeros(len(table), dtype=np.int64)
     for c in columns:
-        column_codes, uniques = pd.factorize(table[c], sort=True)
+        column_codes, uniques = pd.factorize(table[c], sort=True, use_na_sentinel=False)
         combined = codes * max(len(uniques), 1) + column_codes
         codes = np.asarray(pd.factorize(combined, sort=True)[0], dtype=np.int64)
     n_distinct = int(codes.max()) + 1 if len(codes) else 0
@@ -56,8 +56,9 @@ def distinct(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray,
 
 
 def gather(term: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``term[..., codes]``: a view when ``codes`` is a run of consecutive keys (the
-    folded rows of a chunk meet :func:`distinct`'s codes in order), else a copy.
+    """``term[..., codes]``: a read-only view when ``codes`` is a run of consecutive keys
+    (the folded rows of a chunk meet :func:`distinct`'s codes in order), else a copy;
+    codes out of range raise ``IndexError``, as NumPy's indexing does.
 
     Examples
     --------
@@ -69,8 +70,12 @@ def gather(term: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """
     idx = np.asarray(codes).astype(np.intp)
     n = len(idx)
-    if n and idx[-1] - idx[0] == n - 1 and (n == 1 or bool(np.all(np.diff(idx) == 1))):
-        return term[..., idx[0] : idx[0] + n]
+    first, last = (int(idx[0]), int(idx[-1])) if n else (0, -1)
+    run = last - first == n - 1 and (n == 1 or bool(np.all(np.diff(idx) == 1)))
+    if n and run and first >= 0 and last < term.shape[-1]:
+        view = term[..., first : last + 1]
+        view.flags.writeable = False  # the shared term is not the caller's to change
+        return view
     return term[..., idx]
 
 

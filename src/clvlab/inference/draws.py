@@ -122,7 +122,7 @@ def summarize_columns(
     --------
     >>> import numpy as np
     >>> mean, sd, lo, hi, totals = summarize_columns(np.arange(101.0)[:, None], 0.9)
-    >>> float(mean[0]), float(lo[0]), float(hi[0]), float(totals[100])
+    >>> float(mean[0]), round(float(lo[0]), 9), round(float(hi[0]), 9), float(totals[100])
     (50.0, 5.0, 95.0, 100.0)
     """
     from clvlab.inference._draw_summary_numba import column_summaries

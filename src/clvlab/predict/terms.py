@@ -63,7 +63,7 @@ def gather(term: np.ndarray, codes: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> term = np.arange(10.0).reshape(2, 5)
-    >>> gather(term, np.array([1.0, 2.0, 3.0])).base is term
+    >>> np.shares_memory(gather(term, np.array([1.0, 2.0, 3.0])), term)
     True
     >>> gather(term, np.array([4, 0])).tolist()
     [[4.0, 0.0], [9.0, 5.0]]

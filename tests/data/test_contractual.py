@@ -766,6 +766,11 @@ def test_noncontractual_models_refuse_a_contractual_table(model: type) -> None:
     donations = clvlab.BetaGeoBetaBinom().fit(donors, **FIT)
     with pytest.raises(DataValidationError, match=r"contractual history"):
         donations.probability_alive(table)
+    # and so do the holdout evaluation and the comparison (FH07's holdout years)
+    with pytest.raises(DataValidationError, match=r"contractual history"):
+        clvlab.evaluate(donations, table)
+    with pytest.raises(DataValidationError, match=r"contractual history"):
+        clvlab.compare([donations], table)
     # the input is not changed by the refusal
     assert table.attrs["clvlab"]["contractual"] is True
 

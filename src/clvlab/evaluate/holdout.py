@@ -38,7 +38,7 @@ from clvlab.evaluate.tracking import tracking, tracking_metrics
 from clvlab.formulas import numpy_ops
 from clvlab.formulas.contract import is_discrete
 from clvlab.inference.draws import interval
-from clvlab.predict.customer import PurchasePredictions, SpendPredictions
+from clvlab.predict.customer import PurchasePredictions, SpendPredictions, history_table
 from clvlab.predict.engine import (
     EVALUATION_DRAWS,
     param_columns,
@@ -395,6 +395,9 @@ def evaluate(
         raise ArgumentError("ci_probs is empty; give at least one, e.g. ci_probs=(0.9,)")
     max_draws = check_count("max_draws", max_draws)
     table = validate_rfm(rfm, holdout=True, monetary=spend_model is not None)
+    # the model's own rules for its history table (whole opportunities, consecutive
+    # renewals, or no contractual table for a noncontractual model), as in predictions
+    history_table(model.formulas, rfm, model.display_name)
     check_time_units(table, model, spend_model)
     actual = table["frequency_holdout"].to_numpy(dtype=float)
     horizon = table["duration_holdout"].to_numpy(dtype=float)

@@ -66,8 +66,7 @@ def conditional_expected_spend(ops: Ops, x: Array, m: Array, p: Array, q: Array,
     """
     # the line's coefficients depend on x only: once per distinct x on backends that
     # evaluate per value (a prediction over draws has 60 distinct x for 9,500 rows)
-    intercept = ops.per_value(lambda u: spend_line(u, p, q, v)[0], x)
-    slope = ops.per_value(lambda u: spend_line(u, p, q, v)[1], x)
+    intercept, slope = ops.per_value(lambda u: np.stack(spend_line(u, p, q, v)), x)
     return intercept + slope * m
 
 

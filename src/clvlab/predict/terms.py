@@ -121,9 +121,6 @@ class SharedTerm:
         key = tuple(_digest(np.asarray(p[n], dtype=float)) for n in names)
         with self._lock:
             if key not in self._cache:
-                # blocks of keys whose (draws x keys) temporaries stay in the cache: the
-                # formulas are chains of whole-array NumPy operations, memory-bound on
-                # arrays of draws x all keys
                 n_draws = max(int(np.size(next(iter(p.values())))), 1)
                 if self._by_draws and n_draws > 1:
                     self._cache[key] = self._split_draws(p, n_draws)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["FoldedTable", "fold"]
+__all__ = ["FoldedTable", "fold", "folded_weights", "is_folded_on"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,33 @@ def fold(
     rows = table.iloc[first][cols].reset_index(drop=True)
     rows["weight"] = row_weights
     return FoldedTable(rows=rows, inverse=inverse, index=table.index)
+
+
+def is_folded_on(table: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether ``table`` was folded on ``columns`` before (its metadata's ``folded_on``,
+    as :func:`clvlab.spark.fold` records), so that each row stands for ``weight``
+    customers."""
+    from clvlab.data.rfm import rfm_metadata
+
+    return isinstance(table, pd.DataFrame) and rfm_metadata(table).get("folded_on") == list(columns)
+
+
+def folded_weights(table: pd.DataFrame) -> np.ndarray:
+    """The ``weight`` column of a table folded before (:func:`is_folded_on`), as float
+    counts of customers.
+
+    Raises
+    ------
+    DataValidationError
+        The column is missing, or a weight is not a finite, positive number.
+    """
+    from clvlab.data.validation import Validator, require_columns
+
+    require_columns(table, ["weight"], "folded")
+    weights = pd.to_numeric(table["weight"], errors="coerce").to_numpy(dtype=float)
+    Validator(ids=table.index.to_numpy()).check(
+        "weight",
+        "must be a finite, positive number of customers",
+        ~(np.isfinite(weights) & (weights > 0)),
+    )
+    return weights

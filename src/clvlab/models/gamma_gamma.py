@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from clvlab.data.folding import fold
+from clvlab.data.folding import fold, folded_weights, is_folded_on
 from clvlab.data.rfm import validate_rfm
 from clvlab.data.validation import Validator
 from clvlab.errors import DataValidationError
@@ -62,13 +62,9 @@ class GammaGamma(SpendPredictions, BaseModel):
         A table already folded on ``(frequency, monetary_value)``
         (:func:`clvlab.spark.fold`: metadata ``folded_on``, a ``weight`` per row) is taken
         with its weights: the same rows and weights as folding the customers here."""
-        from clvlab.data.rfm import rfm_metadata
         from clvlab.data.validation import require_columns
 
-        folded_input = isinstance(rfm, pd.DataFrame) and rfm_metadata(rfm).get("folded_on") == [
-            "frequency",
-            "monetary_value",
-        ]
+        folded_input = is_folded_on(rfm, ("frequency", "monetary_value"))
         if folded_input:
             # validate_rfm's rules on these two columns: recency and T are not folded on,
             # and standing in with frequency keeps their own rules true
@@ -85,14 +81,7 @@ class GammaGamma(SpendPredictions, BaseModel):
             "must be positive for customers with frequency > 0 (Gamma-Gamma)",
             repeat["monetary_value"].to_numpy() <= 0,
         )
-        weights = None
-        if folded_input:
-            weights = pd.to_numeric(repeat["weight"], errors="coerce").to_numpy(dtype=float)
-            Validator(ids=repeat.index.to_numpy()).check(
-                "weight",
-                "must be a finite, positive number of customers",
-                ~(np.isfinite(weights) & (weights > 0)),
-            )
+        weights = folded_weights(repeat) if folded_input else None
         folded = fold(repeat, ("frequency", "monetary_value"), weights)
         columns = {"x": folded.column("frequency"), "m": folded.column("monetary_value")}
         return FitData(columns, folded.weights, folded)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from clvlab.data.folding import fold
+from clvlab.data.folding import fold, folded_weights, is_folded_on
 from clvlab.formulas.contract import check_contract, is_discrete
 from clvlab.models.base import BaseModel, FitData
 from clvlab.predict.customer import PurchasePredictions, history_table
@@ -61,20 +61,10 @@ class PurchaseModel(PurchasePredictions, BaseModel):
         A table already folded on those columns (:func:`clvlab.spark.fold`: metadata
         ``folded_on``, a ``weight`` per row) is taken with its weights: the same rows and
         weights as folding the customers here."""
-        from clvlab.data.rfm import rfm_metadata
-        from clvlab.data.validation import Validator, require_columns
-
         table = history_table(self.formulas, rfm, self.display_name)
-        weights = None
-        if rfm_metadata(table).get("folded_on") == ["frequency", "recency", "T"]:
-            require_columns(table, ["weight"], "folded")
-            weights = pd.to_numeric(table["weight"], errors="coerce").to_numpy(dtype=float)
-            Validator(ids=table.index.to_numpy()).check(
-                "weight",
-                "must be a finite, positive number of customers",
-                ~(np.isfinite(weights) & (weights > 0)),
-            )
-        folded = fold(table, ("frequency", "recency", "T"), weights)
+        on = ("frequency", "recency", "T")
+        weights = folded_weights(table) if is_folded_on(table, on) else None
+        folded = fold(table, on, weights)
         columns = {
             "x": folded.column("frequency"),
             "t_x": folded.column("recency"),

@@ -147,6 +147,22 @@ class PipelineSettings:
     cac: float | str | None = None
     fit_options: dict[str, Any] = field(default_factory=dict)
 
+    def summary_options(self) -> dict[str, Any]:
+        """The arguments that every RFM summary of a run takes from these settings
+        (:func:`clvlab.rfm_summary`, :func:`clvlab.opportunity_summary` and
+        :func:`clvlab.spark.rfm_summary`, beside the time unit or grain)."""
+        return {
+            "customer_id_col": self.customer_col,
+            "datetime_col": self.date_col,
+            "monetary_value_col": self.amount_col,
+            "calibration_end": self.calibration_end,
+            "observation_end": self.observation_end,
+            "datetime_format": self.date_format,
+            "dayfirst": self.dayfirst,
+            "date_unit": self.date_unit,
+            "invalid": "drop" if self.drop_invalid else "raise",
+        }
+
 
 def default_discount_rate(unit: str) -> float:
     """1% a month as a rate per period of ``unit``, compounded: ``1.01 ** m - 1`` with
@@ -500,19 +516,7 @@ def _summarise(transactions: pd.DataFrame, s: PipelineSettings) -> pd.DataFrame:
             discrete = is_discrete(PURCHASE_MODELS[s.purchase_model].formulas)
             summary: Any = opportunity_summary if discrete else rfm_summary
             unit = {"grain": s.time_unit} if discrete else {"time_unit": s.time_unit}
-            rfm = summary(
-                transactions,
-                customer_id_col=s.customer_col,
-                datetime_col=s.date_col,
-                monetary_value_col=s.amount_col,
-                **unit,
-                calibration_end=s.calibration_end,
-                observation_end=s.observation_end,
-                datetime_format=s.date_format,
-                dayfirst=s.dayfirst,
-                date_unit=s.date_unit,
-                invalid="drop" if s.drop_invalid else "raise",
-            )
+            rfm = summary(transactions, **unit, **s.summary_options())
         except DataValidationError as exc:
             if exc.droppable and not s.drop_invalid:  # rows break a rule: they can be dropped
                 exc.args = (

@@ -34,14 +34,16 @@ class RuleViolation:
     positions: np.ndarray
 
 
-def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    """Raise if any of ``columns`` is missing from ``frame``."""
+def require_columns(frame: Any, columns: list[str], what: str, hint: str = "") -> None:
+    """Raise if any of ``columns`` is missing from ``frame`` (a pandas or Spark
+    DataFrame: anything with ``columns``)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataValidationError(
             missing[0],
             f"required {what} column is missing (missing: {missing}; "
             f"available: {list(map(str, frame.columns))[:12]})",
+            hint=hint,
         )
 
 

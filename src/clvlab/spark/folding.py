@@ -18,6 +18,7 @@ import pandas as pd
 from clvlab._imports import require
 from clvlab.arguments import check_count
 from clvlab.data.rfm import _META_KEY
+from clvlab.data.validation import require_columns
 from clvlab.errors import ArgumentError, DataValidationError
 from clvlab.spark._arrow import quiet as quiet_pandas_version
 from clvlab.spark.rfm import rfm_metadata
@@ -79,15 +80,13 @@ def fold(
     F = require("pyspark.sql.functions", extra="spark")
     names = _check_columns(columns)
     max_rows = int(check_count("max_rows", max_rows, minimum=1))
-    missing = [c for c in names if c not in rfm.columns]
-    if missing:
-        raise DataValidationError(
-            missing[0],
-            f"required RFM column is missing (missing: {missing}; available: "
-            f"{list(rfm.columns)[:12]})",
-            hint="fold the table rfm_summary returns (with monetary_value_col= for "
-            "Gamma-Gamma's columns)",
-        )
+    require_columns(
+        rfm,
+        list(names),
+        "RFM",
+        hint="fold the table rfm_summary returns (with monetary_value_col= for "
+        "Gamma-Gamma's columns)",
+    )
     source, sampled = rfm, None
     if sample is not None:
         target = int(check_count("sample", sample, minimum=1))

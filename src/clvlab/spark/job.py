@@ -188,19 +188,7 @@ def run_spark(
 
     transactions = read_transactions(spark, path)
     _step("building the RFM summary on Spark")
-    rfm = rfm_summary(
-        transactions,
-        s.customer_col,
-        s.date_col,
-        s.amount_col,
-        time_unit=s.time_unit,
-        calibration_end=s.calibration_end,
-        observation_end=s.observation_end,
-        datetime_format=s.date_format,
-        dayfirst=s.dayfirst,
-        date_unit=s.date_unit,
-        invalid="drop" if s.drop_invalid else "raise",
-    )
+    rfm = rfm_summary(transactions, time_unit=s.time_unit, **s.summary_options())
     rfm = _without_zero_spend(F, rfm, s.customer_col)
     # every later step (two folds, scoring) reads the summary: computed once
     rfm = rfm.persist(StorageLevel.DISK_ONLY)

@@ -80,7 +80,7 @@ import multiprocessing
 import resource
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -185,16 +185,8 @@ def _check_dataset(i: int, dataset: dict[str, Any]) -> None:
             f"datasets[{i}]: source must be one of {list(_SOURCES)}, got {dataset.get('source')!r}"
         )
     if dataset["source"] == "simulated_opportunities":
-        known_d = purchase_models()[_SIMULATED_BY["simulated_opportunities"]].param_names
-        params = dataset.get("params", {})
-        if not isinstance(params, dict) or any(k not in known_d for k in params):
-            raise ArgumentError(
-                f"datasets[{i}]: params must be a table of BG/BB's parameters "
-                f"{list(known_d)}, such as {{ alpha = 1.2, delta = 2.8 }}; got {params!r}"
-            )
-        for key, value in params.items():
-            check_positive(f"datasets[{i}].params.{key}", value)
-        check_count(f"datasets[{i}].n_customers", dataset.get("n_customers", 5000))
+        known = purchase_models()[_SIMULATED_BY["simulated_opportunities"]].param_names
+        _check_simulation(i, dataset, known, "BG/BB's parameters", "{ alpha = 1.2, delta = 2.8 }")
         for key in ("calibration", "holdout"):
             if key in dataset:
                 check_count(f"datasets[{i}].{key}", dataset[key])
@@ -205,23 +197,33 @@ def _check_dataset(i: int, dataset: dict[str, Any]) -> None:
             *purchase_models()[_SIMULATED_BY["simulated"]].param_names,
             *GammaGamma.param_names,
         )
-        params = dataset.get("params", {})
-        unknown = (
-            sorted(str(k) for k in params if k not in known) if isinstance(params, dict) else None
+        _check_simulation(
+            i,
+            dataset,
+            known,
+            "the simulation's parameters",
+            "{ r = 0.8, alpha = 6.0, a = 0.9, b = 3.0 }",
         )
-        if unknown is None or unknown:
-            raise ArgumentError(
-                f"datasets[{i}]: params must be a table of the simulation's parameters "
-                f"{list(known)}, such as {{ r = 0.8, alpha = 6.0, a = 0.9, b = 3.0 }}; "
-                f"got {params!r}"
-            )
-        for key, value in params.items():
-            check_positive(f"datasets[{i}].params.{key}", value)
-        check_count(f"datasets[{i}].n_customers", dataset.get("n_customers", 5000))
         for key in ("acquisition_weeks", "calibration_weeks", "observation_weeks"):
             if key in dataset:
                 check_positive(f"datasets[{i}].{key}", dataset[key])
     dataset.setdefault("name", f"{dataset['source']}-{i}")
+
+
+def _check_simulation(
+    i: int, dataset: dict[str, Any], known: Sequence[str], whose: str, example: str
+) -> None:
+    """A simulated dataset's ``params`` (a table of ``known`` names, each positive) and
+    ``n_customers``."""
+    params = dataset.get("params", {})
+    if not isinstance(params, dict) or any(k not in known for k in params):
+        raise ArgumentError(
+            f"datasets[{i}]: params must be a table of {whose} {list(known)}, such as "
+            f"{example}; got {params!r}"
+        )
+    for key, value in params.items():
+        check_positive(f"datasets[{i}].params.{key}", value)
+    check_count(f"datasets[{i}].n_customers", dataset.get("n_customers", 5000))
 
 
 def _check_model(i: int, spec: dict[str, Any]) -> None:

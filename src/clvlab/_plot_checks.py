@@ -140,6 +140,25 @@ def _numbers(
     return values
 
 
+def _fractions(
+    frame: pd.DataFrame, column: str, *, source: str, label: str, rule: str
+) -> np.ndarray:
+    """A column of shares or probabilities: :func:`_numbers` (finite, >= 0) and at most
+    1, else a DataValidationError saying ``rule`` for the rows above 1."""
+    values = _numbers(frame, column, source=source, label=label, nonnegative=True)
+    above = values > 1
+    if above.any():
+        raise DataValidationError(
+            column,
+            rule,
+            int(above.sum()),
+            frame.index[above][:5],
+            hint=f"recompute the table with {source}",
+            example_label=label,
+        )
+    return values
+
+
 def _ordered(
     frame: pd.DataFrame, low: str, high: str, *, source: str, label: str = "index labels"
 ) -> None:

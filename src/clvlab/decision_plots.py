@@ -82,18 +82,13 @@ def _frame(
 
 def _probabilities(frame: pd.DataFrame, column: str, *, source: str) -> np.ndarray:
     """A column of probabilities: finite and in [0, 1]."""
-    values = _base._numbers(frame, column, source=source, label="customer ids", nonnegative=True)
-    above = values > 1
-    if above.any():
-        raise DataValidationError(
-            column,
-            "is a probability above 1, which cannot be plotted as a result",
-            int(above.sum()),
-            frame.index[above][:5],
-            hint=f"recompute the table with {source}",
-            example_label="customer ids",
-        )
-    return values
+    return _base._fractions(
+        frame,
+        column,
+        source=source,
+        label="customer ids",
+        rule="is a probability above 1, which cannot be plotted as a result",
+    )
 
 
 def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:

@@ -100,18 +100,13 @@ def plot_survival(
 
 
 def _share(table: pd.DataFrame, column: str) -> np.ndarray:
-    values = _base._numbers(table, column, source=_SOURCE, label="periods", nonnegative=True)
-    above = values > 1.0
-    if above.any():
-        raise DataValidationError(
-            column,
-            "is above 1, which no share of customers can be",
-            int(above.sum()),
-            table.index[above][:5],
-            hint=f"recompute the table with {_SOURCE}",
-            example_label="periods",
-        )
-    return values
+    return _base._fractions(
+        table,
+        column,
+        source=_SOURCE,
+        label="periods",
+        rule="is above 1, which no share of customers can be",
+    )
 
 
 def _observed(observed: Any, period: np.ndarray) -> pd.Series:

@@ -58,6 +58,7 @@ __all__ = [
     "LAST_DAY",
     "ParsedDates",
     "TransactionColumns",
+    "day_month_readings",
     "parse_dates",
     "parse_day",
     "validate_transactions",
@@ -568,16 +569,31 @@ def _time_format(rest: str) -> str | None:
     return guessed[len("%Y-%m-%d") :]
 
 
-def _day_month_order(uniques: pd.Series, text: pd.Series, name: str) -> tuple[bool, str]:
-    """``dayfirst`` for a column whose dates start with two numbers, from the column as a
-    whole: the one order under which every value is a valid day and month."""
-    parts = uniques.str.extract(_DAY_MONTH)
+def day_month_readings(
+    values: pd.Series,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How texts that start with two numbers (``01/02/2020``, ``13.02.2020``) read.
+
+    Returns which texts start so (``numeric``, one flag per text), and for those the
+    first and second numbers ``a`` and ``b`` and whether they make a valid day and month
+    read day-first (``as_dm``) and month-first (``as_md``). The pandas summary decides a
+    whole column on these (:func:`_day_month_order`), and the Spark one merges them
+    across partitions (:func:`clvlab.spark._batches.day_month_kinds`).
+    """
+    parts = values.str.extract(_DAY_MONTH)
     numeric = parts[0].notna().to_numpy()
-    values = uniques[numeric].to_numpy(dtype=object)
     a = parts[0][numeric].astype(int).to_numpy()
     b = parts[2][numeric].astype(int).to_numpy()
     as_dm = (b >= 1) & (b <= 12) & (a >= 1) & (a <= 31)
     as_md = (a >= 1) & (a <= 12) & (b >= 1) & (b <= 31)
+    return numeric, a, b, as_dm, as_md
+
+
+def _day_month_order(uniques: pd.Series, text: pd.Series, name: str) -> tuple[bool, str]:
+    """``dayfirst`` for a column whose dates start with two numbers, from the column as a
+    whole: the one order under which every value is a valid day and month."""
+    numeric, a, b, as_dm, as_md = day_month_readings(uniques)
+    values = uniques[numeric].to_numpy(dtype=object)
     fits = as_dm | as_md  # values that fit neither are reported later as unreadable
     all_dm, all_md = bool(as_dm[fits].all()), bool(as_md[fits].all())
     if all_dm and all_md:

@@ -24,9 +24,9 @@ import pandas as pd
 
 from clvlab.data.ids import id_text, id_texts
 from clvlab.data.transactions import (
-    _DAY_MONTH,
     _has_offset,
     _text_timestamps,
+    day_month_readings,
     parse_dates,
     validate_transactions,
 )
@@ -281,15 +281,10 @@ def day_month_kinds(values: pd.Series) -> np.ndarray:
     (``"day_first"``), only month-first (``"month_first"``), both with different
     readings (``"ambiguous"``) or neither/the same (``""``): the classes that
     :func:`clvlab.data.transactions._day_month_order` decides a column on."""
-    parts = values.str.extract(_DAY_MONTH)
-    numeric = parts[0].notna().to_numpy()
+    numeric, a, b, as_dm, as_md = day_month_readings(values)
     kinds = np.full(len(values), "", dtype=object)
     if not numeric.any():
         return kinds
-    a = parts[0][numeric].astype(int).to_numpy()
-    b = parts[2][numeric].astype(int).to_numpy()
-    as_dm = (b >= 1) & (b <= 12) & (a >= 1) & (a <= 31)
-    as_md = (a >= 1) & (a <= 12) & (b >= 1) & (b <= 31)
     sub = np.full(len(a), "", dtype=object)
     sub[as_dm & ~as_md] = "day_first"
     sub[as_md & ~as_dm] = "month_first"

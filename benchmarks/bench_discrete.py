@@ -34,6 +34,7 @@ import shutil
 import statistics
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from _harness import Measurement, measure
 
@@ -283,6 +284,48 @@ def _cold_env(tag: str) -> tuple[str, Path]:
     return f"os.environ['NUMBA_CACHE_DIR'] = {str(cache)!r}", cache
 
 
+#: pymc-marketing's runs per model: its NUTS (own sampler and nutpie) and its MAP
+PEER_RUNS = (("mcmc", "pymc"), ("mcmc", "nutpie"), ("map", "pymc"))
+
+
+def _peer_runs(
+    args: argparse.Namespace,
+    model: str,
+    imports: str,
+    data: str,
+    body: str,
+    suffix: str = "",
+    **fields: Any,
+) -> dict[tuple[str, str], Measurement]:
+    """pymc-marketing's ``model`` by each of :data:`PEER_RUNS`, stopped at the limit;
+    ``body`` is formatted with ``method``, ``sampler`` and ``fields``."""
+    return {
+        (method, sampler): measure(
+            f"pymc-marketing {model} {method}"
+            + (f" ({sampler})" if method == "mcmc" else "")
+            + suffix,
+            _setup(
+                args,
+                imports,
+                data,
+                body.format(method=method, sampler=sampler, **fields),
+                limit=args.peer_limit,
+            ),
+            timeout=args.peer_limit + BACKSTOP,
+        )
+        for method, sampler in PEER_RUNS
+    }
+
+
+def _cold_run(args: argparse.Namespace, name: str, tag: str, data: str, body: str) -> Measurement:
+    """One clvlab fit on an empty numba cache (removed afterwards)."""
+    env, cache = _cold_env(tag)
+    try:
+        return measure(name, _setup(args, CLVLAB_IMPORTS, data, body, env=env))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def _bgbb_section(args: argparse.Namespace) -> None:
     names = BGBB_PARAMS
     clv = {
@@ -306,39 +349,25 @@ def _bgbb_section(args: argparse.Namespace) -> None:
             LIFETIMES_BGBB.format(),
         ),
     )
-    peer = {
-        (method, sampler): measure(
-            f"pymc-marketing BetaGeoBetaBinomModel {method}"
-            + (f" ({sampler})" if method == "mcmc" else ""),
-            _setup(
-                args,
-                PEER_BGBB_IMPORTS,
-                DONATIONS,
-                PEER_BGBB.format(method=method, sampler=sampler, names=names),
-                limit=args.peer_limit,
-            ),
-            timeout=args.peer_limit + BACKSTOP,
-        )
-        for method, sampler in (("mcmc", "pymc"), ("mcmc", "nutpie"), ("map", "pymc"))
-    }
+    peer = _peer_runs(
+        args,
+        "BetaGeoBetaBinomModel",
+        PEER_BGBB_IMPORTS,
+        DONATIONS,
+        PEER_BGBB,
+        names=names,
+    )
     rows = [*clv.values(), lifetimes, *peer.values()]
     if args.cold:
-        env, cache = _cold_env("bgbb")
-        try:
-            rows.append(
-                measure(
-                    "clvlab BetaGeoBetaBinom nuts, empty numba cache",
-                    _setup(
-                        args,
-                        CLVLAB_IMPORTS,
-                        DONATIONS,
-                        CLVLAB_BGBB.format(method="nuts", names=names),
-                        env=env,
-                    ),
-                )
+        rows.append(
+            _cold_run(
+                args,
+                "clvlab BetaGeoBetaBinom nuts, empty numba cache",
+                "bgbb",
+                DONATIONS,
+                CLVLAB_BGBB.format(method="nuts", names=names),
             )
-        finally:
-            shutil.rmtree(cache, ignore_errors=True)
+        )
     print(
         f"\n## BG/BB on donations: 11,104 donors, 22 folded rows; NUTS {args.chains} x "
         f"({args.tune:,} tune + {args.draws:,} draws)\n"
@@ -376,40 +405,26 @@ def _sbg_section(args: argparse.Namespace) -> None:
             )
             for method in ("mle", "nuts", "map")
         }
-        peer = {
-            (method, sampler): measure(
-                f"pymc-marketing ShiftedBetaGeoModel {method}"
-                + (f" ({sampler})" if method == "mcmc" else "")
-                + f" ({group})",
-                _setup(
-                    args,
-                    PEER_SBG_IMPORTS,
-                    data,
-                    PEER_SBG.format(method=method, sampler=sampler, params=params),
-                    limit=args.peer_limit,
-                ),
-                timeout=args.peer_limit + BACKSTOP,
-            )
-            for method, sampler in (("mcmc", "pymc"), ("mcmc", "nutpie"), ("map", "pymc"))
-        }
+        peer = _peer_runs(
+            args,
+            "ShiftedBetaGeoModel",
+            PEER_SBG_IMPORTS,
+            data,
+            PEER_SBG,
+            f" ({group})",
+            params=params,
+        )
         rows = [*clv.values(), *peer.values()]
         if args.cold and group == "regular":
-            env, cache = _cold_env("sbg")
-            try:
-                rows.append(
-                    measure(
-                        f"clvlab ShiftedBetaGeo nuts ({group}), empty numba cache",
-                        _setup(
-                            args,
-                            CLVLAB_IMPORTS,
-                            data,
-                            CLVLAB_SBG.format(method="nuts", params=params),
-                            env=env,
-                        ),
-                    )
+            rows.append(
+                _cold_run(
+                    args,
+                    f"clvlab ShiftedBetaGeo nuts ({group}), empty numba cache",
+                    "sbg",
+                    data,
+                    CLVLAB_SBG.format(method="nuts", params=params),
                 )
-            finally:
-                shutil.rmtree(cache, ignore_errors=True)
+            )
         pairs += [
             (clv["nuts"], peer[("mcmc", "pymc")]),
             (clv["nuts"], peer[("mcmc", "nutpie")]),

@@ -132,7 +132,12 @@ def main() -> None:
         )
         return result
 
-    spark = local_session(2, scratch=str(work / "scratch"), driver_memory=args.driver_memory)
+    spark = local_session(
+        2,
+        scratch=str(work / "scratch"),
+        warehouse=str(work / "warehouse"),
+        driver_memory=args.driver_memory,
+    )
     sdf = spark.read.parquet(str(logs))
 
     def do_rfm():  # type: ignore[no-untyped-def]

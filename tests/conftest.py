@@ -172,7 +172,11 @@ def spark() -> Iterator[object]:
             pytest.fail("CLVLAB_REQUIRE_SPARK is set but no Java runtime is installed")
         pytest.skip("no Java runtime for Spark")
     with tempfile.TemporaryDirectory(prefix="clvlab-spark-") as scratch:
-        session = spark_session.local_session(cores=2, scratch=scratch)
+        # managed tables in the scratch folder too: Spark's default, spark-warehouse in
+        # the working directory, would be left behind in the repository
+        session = spark_session.local_session(
+            cores=2, scratch=scratch, warehouse=os.path.join(scratch, "warehouse")
+        )
         try:
             yield session
         finally:

@@ -15,6 +15,7 @@ def local_session(
     cores: int = 2,
     *,
     scratch: str | None = None,
+    warehouse: str | None = None,
     shuffle_partitions: int | None = None,
     driver_memory: str = "2g",
     app_name: str = "clvlab",
@@ -27,6 +28,10 @@ def local_session(
         Worker threads of the local master (``local[cores]``).
     scratch : str, optional
         Folder for Spark's shuffle and spill files (``spark.local.dir``).
+    warehouse : str, optional
+        Folder of the session's managed tables (``spark.sql.warehouse.dir``), which
+        :func:`clvlab.spark.write_table` writes; Spark's default is ``spark-warehouse``
+        in the working directory.
     shuffle_partitions : int, optional
         ``spark.sql.shuffle.partitions``; defaults to ``2 * cores``, which suits one machine
         (Spark's own default of 200 makes small jobs slow).
@@ -58,6 +63,8 @@ def local_session(
     )
     if scratch is not None:
         builder = builder.config("spark.local.dir", scratch)
+    if warehouse is not None:
+        builder = builder.config("spark.sql.warehouse.dir", warehouse)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

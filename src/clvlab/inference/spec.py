@@ -61,6 +61,9 @@ class ModelSpec(Protocol):
     def loglik(self, ops: Any, columns: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
         """Pointwise log-likelihood of the folded rows."""
 
+    def weighted_loglik(self, data: FitData, params: Mapping[str, Any]) -> Any:
+        """The weighted folded log-likelihood as a pytensor expression."""
+
     def lifetimes_arguments(self, data: FitData) -> dict[str, np.ndarray]:
         """Keyword arguments of the lifetimes fitter's ``fit``."""
 

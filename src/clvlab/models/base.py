@@ -37,6 +37,7 @@ from clvlab.inference.draws import (
     stack_draws,
     summarize_draws,
 )
+from clvlab.inference.graph_kernel import graph_kernel
 from clvlab.inference.spec import FitData
 from clvlab.priors import Prior, check_priors
 
@@ -95,6 +96,18 @@ class BaseModel(ABC):
     @abstractmethod
     def loglik(ops: Any, columns: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
         """Pointwise log-likelihood of the folded rows."""
+
+    @classmethod
+    def weighted_loglik(cls, data: FitData, params: Mapping[str, Any]) -> Any:
+        """The folded log-likelihood that the Bayesian fits sample, as a pytensor
+        expression: each row's :meth:`loglik` times its weight, summed. A model may
+        override it with a cheaper form of the same formula (Pareto/NBD does)."""
+        import pytensor.tensor as pt
+
+        from clvlab.formulas._ops import pytensor_ops_gathering
+
+        ops, columns = pytensor_ops_gathering({c: data.columns[c] for c in cls.loglik_columns})
+        return pt.sum(pt.as_tensor_variable(data.weights) * cls.loglik(ops, columns, params))
 
     @abstractmethod
     def prepare(self, rfm: pd.DataFrame) -> FitData:
@@ -309,7 +322,15 @@ class BaseModel(ABC):
                 self.params_["estimate"] = mode
                 info["log_density"] = "PyMC model"
                 return info
-            if method == "nuts":
+            graph = None
+            if method == "nuts" and sampler == "nutpie":
+                graph = graph_kernel(pymc_model, self.param_names)
+            if graph is not None:
+                # the model's graph and pytensor's gradient, compiled once (numba caches
+                # its pieces) and sampled through a C callback, as the kernels are
+                self.idata_ = bayes.sample_nuts_compiled(graph, **nuts)
+                info.update(sampler=sampler, log_density="compiled graph")
+            elif method == "nuts":
                 self.idata_ = bayes.sample_nuts(pymc_model, sampler=sampler, **nuts)
                 info.update(sampler=sampler, log_density="PyMC model")
             else:

@@ -207,7 +207,7 @@ def sample_nuts_compiled(
     nutpie = import_quietly("nutpie")
     compiled = kernels.compiled()
     if isinstance(data, GraphKernel):
-        logp_cfunc, user_data = data.logp_cfunc, np.zeros(1)
+        logp_cfunc, user_data = data.logp_cfunc, data.user_data
     else:
         logp_cfunc, user_data = compiled.logp_cfunc, data.buffer
     names = list(data.names)

@@ -1,79 +1,141 @@
-"""Benchmark: Pareto/NBD NUTS on the PyMC route (nutpie), where the time goes.
+"""Benchmark: Pareto/NBD NUTS on the compiled-graph route, cold and warm, with its peer.
 
 For the CDNOW sample (2,357 customers) and, unless ``--skip-large``, full CDNOW (23,570
-customers, calibration to 1997-09-30), each in a fresh process:
+customers, calibration to 1997-09-30), the default fit ``ParetoNBD().fit(method="nuts")``
+(2 chains x (1,000 tune + 1,000 draws), nutpie) runs twice, each in a fresh process:
 
-1. ``nutpie.compile_pymc_model`` on ``bayes.build_pymc_model`` (the compile every fit
-   pays: nutpie's C callback is not cached by numba, and pytensor cannot cache the
-   graph either, because the gradient of ``gammaln`` calls SciPy's ``psi`` through a
-   function pointer);
-2. the CPU time of one log-density-and-gradient evaluation (pytensor's numba function);
-3. a default fit, ``ParetoNBD().fit(method="nuts")``, 2 x (1,000 tune + 1,000 draws):
-   wall time, gradient evaluations, minimum bulk and tail ESS.
+1. **cold**: with empty compile caches (``CLVLAB_CACHE_DIR`` and pytensor's
+   ``base_compiledir`` in a new temporary folder), so the graph, its gradient and the C
+   callback are compiled, as on the first fit of a model structure on a machine;
+2. **warm**: the same caches, as on every later fit of that structure.
 
-    python benchmarks/bench_pareto_nuts.py [--skip-large]
+Each row gives the wall time of the fit, the CPU time of one log-density and gradient
+through the C callback, the gradient evaluations in the draws, and the minimum bulk and
+tail ESS. pymc-marketing 0.19's ``ParetoNBDModel`` (the peer) runs on the sample in the
+same run, 2 x (1,000 + 1,000), stopped after ``--peer-limit`` seconds (its time is then
+a lower bound). Requires the ``bench`` extra (pymc-marketing).
+
+    python benchmarks/bench_pareto_nuts.py [--skip-large] [--skip-peer] [--peer-limit S]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 
-from _harness import measure
+from _harness import Measurement, measure
 
 SETUP = """
 import time, warnings
 warnings.simplefilter('ignore')
 import numpy as np
-import clvlab, nutpie, pytensor
-import pytensor.tensor as pt
+import clvlab
 from clvlab.inference import bayes
+from clvlab.inference.graph_kernel import graph_kernel
 if {full!r}:
     rfm = clvlab.rfm_summary(clvlab.datasets.load_cdnow_master(), monetary_value_col='spend',
                              calibration_end='1997-09-30', observation_end='1998-06-30')
 else:
     rfm = clvlab.datasets.load_cdnow_summary()
 def job():
+    started = time.perf_counter()
+    fit = clvlab.ParetoNBD().fit(rfm, method='nuts', seed=1, progress=False)
+    fit_s = time.perf_counter() - started
     model = clvlab.ParetoNBD()
     data = model.prepare(rfm)
-    priors = model._priors(data)
-    started = time.perf_counter()
-    nutpie.compile_pymc_model(bayes.build_pymc_model(model, data, priors))
-    compile_s = time.perf_counter() - started
-    pymc_model = bayes.build_pymc_model(model, data, priors)
-    logp = pymc_model.logp()
-    values = pymc_model.value_vars
-    fn = pytensor.function(values, [logp, pt.stack(pytensor.grad(logp, values))], mode='NUMBA')
-    point = pymc_model.initial_point()
-    args = [point[v.name] for v in values]
-    fn(*args)
+    kernel = graph_kernel(bayes.build_pymc_model(model, data, model._priors(data)),
+                          model.param_names)
+    u = np.log(fit.params_['estimate'].to_numpy())
     cpu = []
     for _ in range(5):
-        started = time.process_time()
-        for _ in range(50):
-            fn.vm.jit_fn(*args)
-        cpu.append((time.process_time() - started) / 50)
-    started = time.perf_counter()
-    fit = model.fit(rfm, method='nuts', seed=1, progress=False)
-    fit_s = time.perf_counter() - started
+        t0 = time.process_time()
+        for _ in range(100):
+            kernel.log_density(u)
+        cpu.append((time.process_time() - t0) / 100)
     d = fit.fit_info_['diagnostics']
-    steps = int(fit.idata_.sample_stats['n_steps'].sum())
-    return {{'rows': len(data), 'compile_s': round(compile_s, 1),
-             'ms_per_gradient': round(1e3 * min(cpu), 3), 'fit_s': round(fit_s, 1),
-             'gradients_in_draws': steps, 'ess_bulk': round(d['min_ess_bulk']),
-             'ess_tail': round(d['min_ess_tail']), 'r_hat': round(d['max_r_hat'], 3)}}
+    return {{'rows': len(data), 'route': fit.fit_info_['log_density'],
+             'fit_s': round(fit_s, 1), 'ms_per_gradient': round(1e3 * min(cpu), 3),
+             'gradients_in_draws': int(fit.idata_.sample_stats['n_steps'].sum()),
+             'ess_bulk': round(d['min_ess_bulk']), 'ess_tail': round(d['min_ess_tail']),
+             'r_hat': round(d['max_r_hat'], 3),
+             'means': fit.params_['estimate'].round(3).to_dict()}}
 """
+
+PEER = """
+import warnings
+warnings.simplefilter('ignore')
+import arviz as az
+import clvlab
+from pymc_marketing.clv import ParetoNBDModel
+rfm = clvlab.datasets.load_cdnow_summary()
+data = rfm.reset_index().rename(columns={rfm.index.name: 'customer_id'})
+data = data[['customer_id', 'frequency', 'recency', 'T']]
+def job():
+    model = ParetoNBDModel(data=data)
+    model.fit(fit_method='mcmc', draws=1000, tune=1000, chains=2, cores=2, random_seed=1,
+              progressbar=False)
+    s = az.summary(model.idata, var_names=['r', 'alpha', 's', 'beta'], kind='all')
+    return {'ess_bulk': round(float(s['ess_bulk'].min())),
+            'ess_tail': round(float(s['ess_tail'].min())), 'r_hat': float(s['r_hat'].max()),
+            'means': s['mean'].round(3).to_dict()}
+"""
+
+
+def _row(m: Measurement, peer: Measurement | None) -> str:
+    r = m.result
+    if r.get("timed_out"):
+        return f"| {m.name} | > {m.seconds:.0f} (stopped) | | | | | |"
+    fit = r.get("fit_s", m.seconds)
+    ratio = f"{peer.seconds / fit:.1f}x" if peer is not None else ""
+    return (
+        f"| {m.name} | {fit:.1f} | {r.get('ms_per_gradient', '')} | "
+        f"{r.get('gradients_in_draws', '')} | {r['ess_bulk']} / {r['ess_tail']} | "
+        f"{r['r_hat']} | {ratio} |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--peer-limit", type=float, default=600.0)
     args = parser.parse_args()
-    cases = [("CDNOW sample, 2,357 customers", False)]
+    cases = [("CDNOW sample", False)]
     if not args.skip_large:
-        cases.append(("full CDNOW, 23,570 customers", True))
+        cases.append(("full CDNOW", True))
+    header = (
+        "| job | fit s | ms per gradient | gradients in draws | min ESS bulk / tail "
+        "| max r_hat | peer time / this |\n|---|---:|---:|---:|---:|---:|---:|"
+    )
+    peer = None
+    if not args.skip_peer:
+        peer = measure("pymc-marketing ParetoNBDModel, CDNOW sample", PEER, timeout=args.peer_limit)
     for name, full in cases:
-        m = measure(f"clvlab ParetoNBD NUTS, {name}", SETUP.format(full=full), timeout=1800)
-        print(f"{m.name}: {m.seconds:.1f} s in all; {m.result}")
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = {k: os.environ.get(k) for k in ("CLVLAB_CACHE_DIR", "PYTENSOR_FLAGS")}
+            os.environ["CLVLAB_CACHE_DIR"] = str(Path(tmp) / "clvlab")
+            os.environ["PYTENSOR_FLAGS"] = f"base_compiledir={Path(tmp) / 'pytensor'}"
+            try:
+                rows = [
+                    measure(f"clvlab ParetoNBD NUTS, {name}, {state}", SETUP.format(full=full))
+                    for state in ("cold", "warm")
+                ]
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        print(f"\n## {name}\n\n{header}")
+        compared = peer if (peer is not None and not full) else None
+        for m in rows:
+            print(_row(m, compared))
+        if compared is not None:
+            print(_row(compared, None))
+        for m in [*rows, *([compared] if compared else [])]:
+            print(f"- {m.name}: {m.result}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@ Accuracy. An elementary interval ``[a, b]`` is cut into geometric panels with
 ``h`` in ``log(c + tau)``, where the integrand is smooth, whatever ``c`` is; ``h`` shrinks
 with the largest ``x`` (:func:`interval_grid`), so the exponent's change over a panel
 stays bounded. ``tests/formulas/test_interval_grid.py`` checks the rule against the
-per-row quadrature of :mod:`clvlab.formulas.pnbd` (itself checked against mpmath).
+per-row quadrature of :mod:`clvlab.formulas.pnbd` (itself checked against mpmath): to
+~1e-12 on CDNOW and 1e-8 on random day grids for ``r, s <= 5``. The bound does not
+include ``r`` and ``s``, so at implausible values (``r = s = 50``, ``beta = 0.1``) a
+row's log-likelihood is off by up to ~1e-4; posteriors of real data lie far from there,
+and the maximum-likelihood fit and every prediction use the per-row rule.
 
 Range. Each group's values are scaled by the integrand at its first node (the largest,
 for a decreasing integrand), so nothing overflows; rows of one ``x`` whose start points

@@ -19,8 +19,8 @@ written by hand per model.
    data pointer and calls the graph's function (``pytensor.function(mode="NUMBA")``).
    numba stores the callback's machine code, the graph's included, next to that file.
 
-The first fit of a model structure compiles (10-20 s); later fits, on any data of the
-same structure, load the callback in a fraction of a second and never build the
+The first fit of a model structure compiles (20-60 s, in a child process); later fits
+of the same structure load the callback in a fraction of a second and never build the
 pytensor function. nutpie runs the chains in its own threads through the callback, in
 parallel and without the GIL. The stored draws are the parameters, ``exp`` of the
 log-scale values the sampler sees (the expansion callback of
@@ -96,8 +96,6 @@ def graph_kernel(pymc_model: Any, names: tuple[str, ...]) -> GraphKernel | None:
     from pytensor.graph.traversal import ancestors
     from pytensor.tensor.variable import TensorConstant
 
-    from clvlab.inference.bayes import _cacheable_digamma
-
     rvs = [pymc_model[name] for name in names]
     if len(pymc_model.free_RVs) != len(names) or not all(
         isinstance(pymc_model.rvs_to_transforms.get(rv), LogTransform) and rv.ndim == 0
@@ -121,13 +119,20 @@ def graph_kernel(pymc_model: Any, names: tuple[str, ...]) -> GraphKernel | None:
     centres = np.array([float(point[v.name]) for v in values])
     arrays = [np.ascontiguousarray(c.data) for c in data]
 
-    def compile_graph() -> Any:
-        _cacheable_digamma()  # lets numba cache graphs with psi (gammaln's derivative)
-        fn = pytensor.function([u, *inputs], [logp, grad], mode="NUMBA", on_unused_input="ignore")
-        return fn.vm.jit_fn
-
-    cfunc = _callback(key, kinds, len(names), compile_graph)
+    cfunc = _callback(key, kinds, len(names), ([u, *inputs], [logp, grad]))
     return GraphKernel(names, centres, cfunc, _pack(arrays))
+
+
+def compile_graph(graph: tuple[list[Any], list[Any]]) -> Any:
+    """The numba function of ``graph`` (inputs, outputs): pytensor's numba backend."""
+    import pytensor
+
+    from clvlab.inference.bayes import _cacheable_digamma
+
+    _cacheable_digamma()  # lets numba cache graphs with psi (gammaln's derivative)
+    inputs, outputs = graph
+    fn = pytensor.function(inputs, outputs, mode="NUMBA", on_unused_input="ignore")
+    return fn.vm.jit_fn
 
 
 def _structure_key(outputs: list[Any], kinds: list[tuple[str, int]]) -> str:
@@ -240,9 +245,11 @@ def _cache_dir() -> Path:
     return folder
 
 
-def _callback(key: str, kinds: list[tuple[str, int]], dim: int, compile_graph: Any) -> Any:
+def _callback(
+    key: str, kinds: list[tuple[str, int]], dim: int, graph: tuple[list[Any], list[Any]]
+) -> Any:
     """The callback of the graph ``key``: loaded from numba's cache when this structure
-    was compiled before, compiled (with the graph, by ``compile_graph``) otherwise."""
+    was compiled before; otherwise compiled first, in a child process."""
     from clvlab._atomic import atomic_path
 
     path = _cache_dir() / f"graph_{key}.py"
@@ -257,8 +264,51 @@ def _callback(key: str, kinds: list[tuple[str, int]], dim: int, compile_graph: A
     try:
         # numba loads the stored callback without typing ``graph``: no graph to build
         return _load(path, key, None)
-    except Exception:
-        return _load(path, key, compile_graph())
+    except Exception:  # not stored for this machine yet: numba tried to type ``None``
+        pass
+    # Compiled in a child process, then loaded from the store like any later fit: a
+    # process that compiled the graph itself computes the log-density differently in
+    # the last bit (seen on the CDNOW sample), and then the same seed would give other
+    # draws on the first fit than on every later one.
+    if _compile_in_child(path, key, graph):
+        try:
+            return _load(path, key, None)
+        except Exception:  # the store is not usable: compile here instead
+            pass
+    return _load(path, key, compile_graph(graph))
+
+
+def _compile_in_child(path: Path, key: str, graph: tuple[list[Any], list[Any]]) -> bool:
+    """Compile and store the callback of ``path`` in a fresh Python process; whether
+    that worked (a graph that does not pickle, say, is compiled in this process)."""
+    import pickle
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        payload = Path(tmp) / "graph.pkl"
+        try:
+            payload.write_bytes(pickle.dumps((graph, str(path), key)))
+        except Exception:  # an op that does not pickle
+            return False
+        code = (
+            "import pickle, sys, warnings; warnings.simplefilter('ignore')\n"
+            "from pathlib import Path\n"
+            "from clvlab.inference import graph_kernel as g\n"
+            "graph, path, key = pickle.loads(Path(sys.argv[1]).read_bytes())\n"
+            "sys.modules.setdefault('<dynamic>', g.types.ModuleType('<dynamic>'))\n"
+            "g._load(Path(path), key, g.compile_graph(graph))\n"
+        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", code, str(payload)],
+                capture_output=True,
+                check=False,
+                timeout=3600,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+    return done.returncode == 0
 
 
 def _load(path: Path, key: str, graph: Any) -> Any:

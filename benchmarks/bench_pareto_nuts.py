@@ -7,7 +7,11 @@ customers, calibration to 1997-09-30), the default fit ``ParetoNBD().fit(method=
 1. **cold**: with empty compile caches (``CLVLAB_CACHE_DIR`` and pytensor's
    ``base_compiledir`` in a new temporary folder), so the graph, its gradient and the C
    callback are compiled, as on the first fit of a model structure on a machine;
-2. **warm**: the same caches, as on every later fit of that structure.
+2. **warm**: the same caches, as on every later fit of that structure; then warm fits
+   with seeds 2 to ``--seeds`` (3 by default), because the ESS varies from seed to seed;
+3. on the sample, a cold and a warm fit with pymc-marketing's default priors
+   (``Weibull(2, 1)`` shapes, ``Weibull(2, 10)`` scales): the peer's posterior, so
+   its ESS compares directly with the peer's.
 
 Each row gives the wall time of the fit, the CPU time of one log-density and gradient
 through the C callback, the gradient evaluations in the draws, and the minimum bulk and
@@ -16,6 +20,7 @@ same run, 2 x (1,000 + 1,000), stopped after ``--peer-limit`` seconds (its time 
 a lower bound). Requires the ``bench`` extra (pymc-marketing).
 
     python benchmarks/bench_pareto_nuts.py [--skip-large] [--skip-peer] [--peer-limit S]
+                                           [--seeds N]
 """
 
 from __future__ import annotations
@@ -41,9 +46,9 @@ else:
     rfm = clvlab.datasets.load_cdnow_summary()
 def job():
     started = time.perf_counter()
-    fit = clvlab.ParetoNBD().fit(rfm, method='nuts', seed=1, progress=False)
+    fit = clvlab.ParetoNBD(priors={priors}).fit(rfm, method='nuts', seed={seed}, progress=False)
     fit_s = time.perf_counter() - started
-    model = clvlab.ParetoNBD()
+    model = clvlab.ParetoNBD(priors={priors})
     data = model.prepare(rfm)
     kernel = graph_kernel(bayes.build_pymc_model(model, data, model._priors(data)),
                           model.param_names)
@@ -62,6 +67,14 @@ def job():
              'r_hat': round(d['max_r_hat'], 3),
              'means': fit.params_['estimate'].round(3).to_dict()}}
 """
+
+#: pymc-marketing 0.19's default priors of ParetoNBDModel
+PEER_PRIORS = (
+    "{'r': clvlab.Prior('Weibull', alpha=2, beta=1), "
+    "'alpha': clvlab.Prior('Weibull', alpha=2, beta=10), "
+    "'s': clvlab.Prior('Weibull', alpha=2, beta=1), "
+    "'beta': clvlab.Prior('Weibull', alpha=2, beta=10)}"
+)
 
 PEER = """
 import warnings
@@ -101,6 +114,9 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--peer-limit", type=float, default=600.0)
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="warm fits with seeds 1..N (ESS varies by seed)"
+    )
     args = parser.parse_args()
     cases = [("CDNOW sample", False)]
     if not args.skip_large:
@@ -119,9 +135,27 @@ def main() -> None:
             os.environ["PYTENSOR_FLAGS"] = f"base_compiledir={Path(tmp) / 'pytensor'}"
             try:
                 rows = [
-                    measure(f"clvlab ParetoNBD NUTS, {name}, {state}", SETUP.format(full=full))
+                    measure(
+                        f"clvlab ParetoNBD NUTS, {name}, {state}",
+                        SETUP.format(full=full, seed=1, priors=None),
+                    )
                     for state in ("cold", "warm")
                 ]
+                rows += [
+                    measure(
+                        f"clvlab ParetoNBD NUTS, {name}, warm, seed {seed}",
+                        SETUP.format(full=full, seed=seed, priors=None),
+                    )
+                    for seed in range(2, args.seeds + 1)
+                ]
+                if not full:  # the peer's own priors: the same posterior, so the same ESS
+                    rows += [
+                        measure(
+                            f"clvlab ParetoNBD NUTS, {name}, pymc-marketing's priors, {state}",
+                            SETUP.format(full=full, seed=1, priors=PEER_PRIORS),
+                        )
+                        for state in ("cold", "warm")
+                    ]
             finally:
                 for k, v in saved.items():
                     if v is None:

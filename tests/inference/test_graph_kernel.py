@@ -103,3 +103,31 @@ def test_pareto_nuts_runs_on_the_compiled_graph_and_is_reproducible(cdnow_summar
     assert a.draws_.equals(b.draws_)
     assert a.params_.loc["r", "estimate"] == pytest.approx(0.553, rel=0.1)
     assert a.params_.loc["alpha", "estimate"] == pytest.approx(10.578, rel=0.1)
+
+
+@pytest.mark.slow
+def test_other_data_and_prior_centres_reuse_the_compiled_callback(
+    cdnow_summary, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # the sizes and the priors' arguments are inputs: a data set of another size (and so
+    # another default scale prior) loads the same callback and still gives PyMC's values
+    from clvlab.inference import graph_kernel as module
+
+    model, pymc_model = _pareto_model(cdnow_summary)
+    assert graph_kernel(pymc_model, model.param_names) is not None
+    graphs: list[object] = []
+    load = module._load
+
+    def spy(path, key, graph):  # type: ignore[no-untyped-def]
+        graphs.append(graph)
+        return load(path, key, graph)
+
+    monkeypatch.setattr(module, "_load", spy)
+    subset = cdnow_summary.iloc[::3]
+    model, pymc_model = _pareto_model(subset)
+    kernel = graph_kernel(pymc_model, model.param_names)
+    assert kernel is not None and graphs == [None]
+    names = [pymc_model.rvs_to_values[pymc_model[n]].name for n in model.param_names]
+    u = np.log([0.4, 8.0, 0.9, 15.0])
+    expected = float(pymc_model.compile_logp()(dict(zip(names, u, strict=True))))
+    assert kernel.log_density(u)[0] == pytest.approx(expected, rel=1e-10)

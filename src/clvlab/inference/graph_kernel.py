@@ -110,8 +110,29 @@ def graph_kernel(pymc_model: Any, names: tuple[str, ...]) -> GraphKernel | None:
     ]
     if any(str(c.dtype) not in _DTYPES or c.ndim > _MAX_NDIM for c in data):
         return None
-    inputs = [pt.tensor(dtype=c.dtype, shape=(None,) * c.ndim) for c in data]
-    logp = pytensor.clone_replace(logp, dict(zip(data, inputs, strict=True)))
+    # unknown sizes, except the length-1 axes that broadcast (a row of nodes, say)
+    inputs = [
+        pt.tensor(dtype=c.dtype, shape=tuple(1 if d == 1 else None for d in c.type.shape))
+        for c in data
+    ]
+    replace: dict[Any, Any] = dict(zip(data, inputs, strict=True))
+    # the priors' arguments (a scale centred on the data's mean T, say) enter as one
+    # vector too, so the compiled code is shared by every data set of the model
+    present = set(ancestors([logp]))
+    arguments = [
+        c
+        for rv in rvs
+        for c in rv.owner.inputs
+        if isinstance(c, TensorConstant) and c.ndim == 0 and c.dtype == "float64" and c in present
+    ]
+    arguments = list(dict.fromkeys(arguments))
+    prior_vector = pt.dvector("prior_arguments")
+    replace.update({c: prior_vector[i] for i, c in enumerate(arguments)})
+    inputs.append(prior_vector)
+    data.append(TensorConstant(prior_vector.type, np.array([float(c.data) for c in arguments])))
+    # rebuilt, not strict: the nodes take the inputs' unknown shapes (a strict clone would
+    # pin every size with SpecifyShape, and the compiled code would depend on the data)
+    logp = pytensor.clone_replace(logp, replace, rebuild_strict=False)
     grad: Any = pytensor.grad(logp, u)
     kinds = [(str(c.dtype), c.ndim) for c in data]
     key = _structure_key([logp, grad], kinds)
@@ -221,6 +242,8 @@ def logp_cfunc(n, x_, grad_, logp_, user_data_):
     u = np.empty({dim})
     for k in range({dim}):
         u[k] = x[k]
+        grad[k] = np.nan
+    logp[0] = np.nan  # stays so if the graph fails (numba returns 0 from the callback)
     value, gradient = graph(u{args})
     logp[0] = value[()]
     for k in range({dim}):

@@ -123,7 +123,7 @@ def test_other_data_and_prior_centres_reuse_the_compiled_callback(
         return load(path, key, graph)
 
     monkeypatch.setattr(module, "_load", spy)
-    subset = cdnow_summary.iloc[::3]
+    subset = cdnow_summary.iloc[:1800]  # 790 folded rows, 714 of them on the shared nodes
     model, pymc_model = _pareto_model(subset)
     kernel = graph_kernel(pymc_model, model.param_names)
     assert kernel is not None and graphs == [None]

@@ -13,7 +13,8 @@ customers, calibration to 1997-09-30), the default fit ``ParetoNBD().fit(method=
    (``Weibull(2, 1)`` shapes, ``Weibull(2, 10)`` scales): the peer's posterior, so
    its ESS compares directly with the peer's.
 
-Each row gives the wall time of the fit, the CPU time of one log-density and gradient
+Each row gives the wall time of the fit (PyMC, arviz and nutpie imported before it, as
+pymc-marketing is for the peer), the CPU time of one log-density and gradient
 through the C callback, the gradient evaluations in the draws, and the minimum bulk and
 tail ESS. pymc-marketing 0.19's ``ParetoNBDModel`` (the peer) runs on the sample in the
 same run, 2 x (1,000 + 1,000), stopped after ``--peer-limit`` seconds (its time is then
@@ -37,6 +38,7 @@ import time, warnings
 warnings.simplefilter('ignore')
 import numpy as np
 import clvlab
+import arviz, nutpie, pymc  # the libraries, imported outside the timing (as the peer's)
 from clvlab.inference import bayes
 from clvlab.inference.graph_kernel import graph_kernel
 if {full!r}:

@@ -62,8 +62,8 @@ def job():
     model.fit(fit_method='mcmc', draws=1000, tune=1000, chains=2, cores=2, random_seed=1,
               progressbar=False)
     s = az.summary(model.idata, var_names=['r', 'alpha', 's', 'beta'], kind='all')
-    return {{'ess_bulk': float(s['ess_bulk'].min()), 'r_hat': float(s['r_hat'].max()),
-             'means': s['mean'].round(4).to_dict()}}
+    return {{'ess_bulk': float(s['ess_bulk'].min()), 'ess_tail': float(s['ess_tail'].min()),
+             'r_hat': float(s['r_hat'].max()), 'means': s['mean'].round(4).to_dict()}}
 """
 )
 

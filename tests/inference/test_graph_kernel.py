@@ -23,6 +23,21 @@ def _pareto_model(rfm, priors=None):  # type: ignore[no-untyped-def]
     return model, bayes.build_pymc_model(model, data, model._priors(data))
 
 
+def _record_loads(monkeypatch) -> list[object]:  # type: ignore[no-untyped-def]
+    """The ``graph`` of every callback load from now on (``None``: from numba's store)."""
+    from clvlab.inference import graph_kernel as module
+
+    graphs: list[object] = []
+    load = module._load
+
+    def spy(path, key, graph):  # type: ignore[no-untyped-def]
+        graphs.append(graph)
+        return load(path, key, graph)
+
+    monkeypatch.setattr(module, "_load", spy)
+    return graphs
+
+
 @pytest.mark.slow
 def test_callback_equals_pymc_logp_and_gradient(cdnow_summary) -> None:  # type: ignore[no-untyped-def]
     model, pymc_model = _pareto_model(cdnow_summary)
@@ -45,21 +60,12 @@ def test_first_build_compiles_and_a_second_loads_the_same_code(
 ) -> None:  # type: ignore[no-untyped-def]
     # an empty store: the first build compiles (in a child process) and then loads the
     # stored callback, exactly as every later build does, so both give the same bits
-    from clvlab.inference import graph_kernel as module
-
     monkeypatch.setenv("CLVLAB_CACHE_DIR", str(tmp_path))
     model, pymc_model = _pareto_model(cdnow_summary)
     first = graph_kernel(pymc_model, model.param_names)
     assert first is not None
     assert list(tmp_path.rglob("*.nbi"))  # numba stored it under CLVLAB_CACHE_DIR
-    graphs: list[object] = []
-    load = module._load
-
-    def spy(path, key, graph):  # type: ignore[no-untyped-def]
-        graphs.append(graph)
-        return load(path, key, graph)
-
-    monkeypatch.setattr(module, "_load", spy)
+    graphs = _record_loads(monkeypatch)
     model, pymc_model = _pareto_model(cdnow_summary)
     again = graph_kernel(pymc_model, model.param_names)
     assert again is not None
@@ -111,18 +117,9 @@ def test_other_data_and_prior_centres_reuse_the_compiled_callback(
 ) -> None:  # type: ignore[no-untyped-def]
     # the sizes and the priors' arguments are inputs: a data set of another size (and so
     # another default scale prior) loads the same callback and still gives PyMC's values
-    from clvlab.inference import graph_kernel as module
-
     model, pymc_model = _pareto_model(cdnow_summary)
     assert graph_kernel(pymc_model, model.param_names) is not None
-    graphs: list[object] = []
-    load = module._load
-
-    def spy(path, key, graph):  # type: ignore[no-untyped-def]
-        graphs.append(graph)
-        return load(path, key, graph)
-
-    monkeypatch.setattr(module, "_load", spy)
+    graphs = _record_loads(monkeypatch)
     subset = cdnow_summary.iloc[:1800]  # 790 folded rows, 714 of them on the shared nodes
     model, pymc_model = _pareto_model(subset)
     kernel = graph_kernel(pymc_model, model.param_names)

@@ -44,6 +44,7 @@ from clvlab.errors import (
     MissingDependencyError,
     ModelFileError,
     NotFittedError,
+    PerformanceWarning,
     SamplingWarning,
     UnitMismatchError,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "ModifiedBetaGeo",
     "NotFittedError",
     "ParetoNBD",
+    "PerformanceWarning",
     "Prior",
     "PurchaseModel",
     "SamplingWarning",

@@ -20,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
+    "PerformanceWarning",
     "SamplingWarning",
     "UnitMismatchError",
 ]
@@ -167,6 +168,11 @@ class DataQualityWarning(UserWarning):
 class DegenerateFitWarning(UserWarning):
     """The maximum-likelihood optimum is on the boundary or ill-conditioned, and clvlab
     reported another fit instead (see ``fit_info_["mle_quality"]``)."""
+
+
+class PerformanceWarning(UserWarning):
+    """A result is right but was computed on a slower route than usual; the warning
+    says why and how to get the fast one back."""
 
 
 class SamplingWarning(UserWarning):

@@ -128,3 +128,16 @@ def test_other_data_and_prior_centres_reuse_the_compiled_callback(
     u = np.log([0.4, 8.0, 0.9, 15.0])
     expected = float(pymc_model.compile_logp()(dict(zip(names, u, strict=True))))
     assert kernel.log_density(u)[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_an_unwritable_cache_folder_leaves_the_fit_to_nutpie(
+    cdnow_summary, monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # a file where the folder should be: the store cannot be made, so no callback (the
+    # fit then compiles the PyMC model with nutpie) and a warning that names the fix
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CLVLAB_CACHE_DIR", str(blocker))
+    model, pymc_model = _pareto_model(cdnow_summary)
+    with pytest.warns(clvlab.PerformanceWarning, match="CLVLAB_CACHE_DIR"):
+        assert graph_kernel(pymc_model, model.param_names) is None

@@ -35,11 +35,14 @@ import importlib.util
 import os
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from clvlab.errors import PerformanceWarning
 
 __all__ = ["GraphKernel", "graph_kernel"]
 
@@ -140,7 +143,16 @@ def graph_kernel(pymc_model: Any, names: tuple[str, ...]) -> GraphKernel | None:
     centres = np.array([float(point[v.name]) for v in values])
     arrays = [np.ascontiguousarray(c.data) for c in data]
 
-    cfunc = _callback(key, kinds, len(names), ([u, *inputs], [logp, grad]))
+    try:
+        cfunc = _callback(key, kinds, len(names), ([u, *inputs], [logp, grad]))
+    except OSError as err:  # no writable cache folder: nutpie compiles the model itself
+        warnings.warn(
+            f"clvlab cannot store the compiled log-density ({err}); nutpie compiles the "
+            "model on every fit instead. Set CLVLAB_CACHE_DIR to a writable folder.",
+            PerformanceWarning,
+            stacklevel=3,
+        )
+        return None
     return GraphKernel(names, centres, cfunc, _pack(arrays))
 
 

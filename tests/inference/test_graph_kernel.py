@@ -141,3 +141,28 @@ def test_an_unwritable_cache_folder_leaves_the_fit_to_nutpie(
     model, pymc_model = _pareto_model(cdnow_summary)
     with pytest.warns(clvlab.PerformanceWarning, match="CLVLAB_CACHE_DIR"):
         assert graph_kernel(pymc_model, model.param_names) is None
+
+
+@pytest.mark.slow
+def test_callback_gradient_equals_finite_differences_at_hard_points(cdnow_summary) -> None:  # type: ignore[no-untyped-def]
+    # the hard points for the sampler: alpha >> beta and alpha << beta (z near 1
+    # in the 2F1 form), r + s + x large; central differences of the callback's own value
+    model, pymc_model = _pareto_model(cdnow_summary)
+    kernel = graph_kernel(pymc_model, model.param_names)
+    assert kernel is not None
+    for theta in [
+        (0.553, 10.578, 0.606, 11.669),
+        (0.5, 500.0, 0.5, 0.5),
+        (0.5, 0.5, 2.0, 500.0),
+        (20.0, 10.0, 20.0, 10.0),
+    ]:
+        u = np.log(theta)
+        _, grad = kernel.log_density(u)
+        h = 1e-5
+        numeric = np.array(
+            [
+                (kernel.log_density(u + h * e)[0] - kernel.log_density(u - h * e)[0]) / (2 * h)
+                for e in np.eye(4)
+            ]
+        )
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-3)
